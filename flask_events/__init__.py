@@ -1,0 +1,65 @@
+"""Flask-Events: the events protocol (GuiaBolso/Go-Events) for Flask."""
+
+from .blueprint import EventsBlueprint
+from .dispatch import Dispatcher, Reply
+from .errors import (
+    BadProtocol,
+    BadRequest,
+    DuplicateHandlerError,
+    EventError,
+    EventNotFound,
+    EventsError,
+    Expired,
+    Forbidden,
+    Gone,
+    NotFound,
+    ResourceDenied,
+    Unauthorized,
+    Unprocessable,
+    UserDenied,
+)
+from .event import (
+    Event,
+    bad_protocol_event,
+    error_event,
+    error_response_event,
+    event_not_found_event,
+    parse_event,
+    random_id,
+    redirect_event,
+    response_event,
+)
+from .registry import HandlerSpec, Registry
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "BadProtocol",
+    "BadRequest",
+    "Dispatcher",
+    "DuplicateHandlerError",
+    "Event",
+    "EventError",
+    "EventNotFound",
+    "EventsBlueprint",
+    "EventsError",
+    "Expired",
+    "Forbidden",
+    "Gone",
+    "HandlerSpec",
+    "NotFound",
+    "Registry",
+    "Reply",
+    "ResourceDenied",
+    "Unauthorized",
+    "Unprocessable",
+    "UserDenied",
+    "bad_protocol_event",
+    "error_event",
+    "error_response_event",
+    "event_not_found_event",
+    "parse_event",
+    "random_id",
+    "redirect_event",
+    "response_event",
+]

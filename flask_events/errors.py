@@ -1,0 +1,224 @@
+"""Exceptions: the typed protocol errors handlers raise, and usage errors.
+
+Every exception of this package derives from :class:`EventsError`.
+
+A handler raises an :class:`EventError` subclass to answer with a typed error event
+``<name>:<type>`` (PROTOCOL §2) whose payload is
+``{"code": ..., "parameters": {...}, "message": ...}``::
+
+    from flask_events import NotFound
+
+    @events.handler("user:get", 1)
+    def get_user(event):
+        raise NotFound("No such user", code="USER_NOT_FOUND",
+                       parameters={"id": event.payload["id"]})
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional
+
+__all__ = [
+    "BadProtocol",
+    "BadRequest",
+    "DuplicateHandlerError",
+    "EventError",
+    "EventNotFound",
+    "EventsError",
+    "Expired",
+    "Forbidden",
+    "Gone",
+    "NotFound",
+    "ResourceDenied",
+    "Unauthorized",
+    "Unprocessable",
+    "UserDenied",
+]
+
+
+class EventsError(Exception):
+    """Base class of every exception raised by Flask-Events."""
+
+
+class DuplicateHandlerError(EventsError, ValueError):
+    """A second handler was registered for a (name, version) that has one."""
+
+
+class EventError(EventsError):
+    """A protocol error answered as the event ``<name>:<type>``.
+
+    Subclasses set :attr:`type` (the suffix of the response name), a default
+    :attr:`code` and a default :attr:`message`. Raising :class:`EventError` itself
+    answers ``<name>:error``.
+
+    :param message: human-readable text sent to the caller; the class default if
+        omitted. It is sent as is, so keep secrets out of it.
+    :param code: machine-readable code, e.g. ``"USER_NOT_FOUND"``.
+    :param parameters: details for the caller, any JSON object.
+    """
+
+    #: Suffix of the error event's name, as every implementation spells it.
+    type: str = "error"
+    #: Default machine-readable code.
+    code: str = "ERROR"
+    #: Default message.
+    message: str = "The event could not be processed"
+    #: Whether the response name is ``<request name>:<type>`` (with the request's
+    #: version) or ``<type>`` alone, version 1 (``eventNotFound``, ``badProtocol``).
+    prefixed: bool = True
+
+    def __init__(
+        self,
+        message: Optional[str] = None,
+        *,
+        code: Optional[str] = None,
+        parameters: Optional[Mapping[str, Any]] = None,
+    ) -> None:
+        if message is not None:
+            self.message = message
+        if code is not None:
+            self.code = code
+        self.parameters: dict[str, Any] = dict(parameters or {})
+        super().__init__(self.message)
+
+    def to_payload(self) -> dict[str, Any]:
+        """The error event's payload: ``{"code", "parameters", "message"}``."""
+        return {"code": self.code, "parameters": self.parameters, "message": self.message}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, code={self.code!r})"
+
+
+class BadRequest(EventError):
+    """The payload is not acceptable (``<name>:badRequest``)."""
+
+    type = "badRequest"
+    code = "BAD_REQUEST"
+    message = "The payload is not valid"
+
+
+class Unauthorized(EventError):
+    """The caller is not authenticated (``<name>:unauthorized``)."""
+
+    type = "unauthorized"
+    code = "UNAUTHORIZED"
+    message = "Authentication is required"
+
+
+class Forbidden(EventError):
+    """The caller may not do this (``<name>:forbidden``)."""
+
+    type = "forbidden"
+    code = "FORBIDDEN"
+    message = "This is not allowed"
+
+
+class NotFound(EventError):
+    """What the event refers to does not exist (``<name>:notFound``)."""
+
+    type = "notFound"
+    code = "NOT_FOUND"
+    message = "Not found"
+
+
+class UserDenied(EventError):
+    """The user refused the operation (``<name>:userDenied``)."""
+
+    type = "userDenied"
+    code = "USER_DENIED"
+    message = "The user denied the operation"
+
+
+class ResourceDenied(EventError):
+    """A resource refused the operation (``<name>:resourceDenied``)."""
+
+    type = "resourceDenied"
+    code = "RESOURCE_DENIED"
+    message = "The resource denied the operation"
+
+
+class Expired(EventError):
+    """Something the event relies on has expired (``<name>:expired``)."""
+
+    type = "expired"
+    code = "EXPIRED"
+    message = "Expired"
+
+
+class Gone(EventError):
+    """What the event refers to existed but is gone (``<name>:gone``)."""
+
+    type = "gone"
+    code = "GONE"
+    message = "Gone"
+
+
+class Unprocessable(EventError):
+    """The payload is well formed but cannot be processed (``<name>:unprocessable``)."""
+
+    type = "unprocessable"
+    code = "UNPROCESSABLE"
+    message = "The event cannot be processed"
+
+
+class EventNotFound(EventError):
+    """No handler is registered for the event's (name, version) (``eventNotFound``)."""
+
+    type = "eventNotFound"
+    code = "NO_EVENT_HANDLER_FOUND"
+    message = "Event not Found"
+    prefixed = False
+
+    @classmethod
+    def for_event(cls, name: str, version: int) -> EventNotFound:
+        """The error for an unknown ``(name, version)``."""
+        return cls(parameters={"event": name, "version": version})
+
+
+class BadProtocol(EventError):
+    """The input could not be read as an event envelope (``badProtocol``).
+
+    Raised by the parser, not by handlers. :attr:`event_id` and :attr:`flow_id`
+    keep the request's ids when they could be read, so the answer can carry them.
+    """
+
+    type = "badProtocol"
+    code = "INVALID_COMMUNICATION_PROTOCOL"
+    message = "The request is not a valid event"
+    prefixed = False
+
+    def __init__(
+        self,
+        message: Optional[str] = None,
+        *,
+        parameters: Optional[Mapping[str, Any]] = None,
+        event_id: Optional[str] = None,
+        flow_id: Optional[str] = None,
+    ) -> None:
+        super().__init__(message, parameters=parameters)
+        self.event_id = event_id
+        self.flow_id = flow_id
+
+    @classmethod
+    def for_property(
+        cls, name: str, message: str, raw: Optional[Mapping[str, Any]] = None
+    ) -> BadProtocol:
+        """A missing or mistyped envelope property; ids taken from ``raw``."""
+        return cls(
+            message,
+            parameters={"propertyName": name},
+            event_id=_readable_id(raw, "id"),
+            flow_id=_readable_id(raw, "flowId"),
+        )
+
+    @classmethod
+    def unreadable(cls, reason: str) -> BadProtocol:
+        """A body that is not JSON at all (bad syntax, bad UTF-8, too large...)."""
+        return cls(
+            "The request body is not valid JSON", parameters={"message": reason}
+        )
+
+
+def _readable_id(raw: Optional[Mapping[str, Any]], key: str) -> Optional[str]:
+    value = raw.get(key) if raw is not None else None
+    return value if isinstance(value, str) and value else None

@@ -1,0 +1,92 @@
+"""Tracker hooks (PROTOCOL §4) as blinker signals.
+
+Each signal is sent with the Flask application as sender and keyword arguments only;
+receivers should accept ``**extra`` so that arguments added later do not break them::
+
+    from flask_events.signals import event_finished
+
+    @event_finished.connect
+    def count(app, event, response, error, duration, **extra):
+        metrics.observe(event.name, response.kind, duration)
+
+Every signal carries ``transport``: ``"http"`` for the HTTP endpoint (later also
+``"websocket"``, ``"socketio"``, ``"batch"``...). A receiver that raises is logged
+on the ``flask_events`` logger and never changes the response; the other receivers
+still run.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from blinker import Namespace, NamedSignal
+
+__all__ = [
+    "error_noticed",
+    "event_error_noticed",
+    "event_finished",
+    "event_started",
+    "send",
+]
+
+logger = logging.getLogger("flask_events")
+
+_signals = Namespace()
+
+event_started = _signals.signal(
+    "event-started",
+    doc="""A handler was found for ``event``, and is about to run (Go ``Start``).
+
+    :param event: the request :class:`~flask_events.Event`.
+    :param transport: the transport it arrived on.
+    """,
+)
+
+event_finished = _signals.signal(
+    "event-finished",
+    doc="""The handler returned or raised (Go ``End``).
+
+    :param event: the request event.
+    :param response: the response event it produced (an error event if it raised).
+    :param error: the exception it raised, or ``None``.
+    :param duration: seconds spent in the handler (a float).
+    :param transport: the transport.
+    """,
+)
+
+error_noticed = _signals.signal(
+    "error-noticed",
+    doc="""The input could not be read as an event: bad JSON, bad envelope, or a body
+    over the size limit (Go ``NoticeError``).
+
+    :param error: the :class:`~flask_events.BadProtocol` error.
+    :param transport: the transport.
+    """,
+)
+
+event_error_noticed = _signals.signal(
+    "event-error-noticed",
+    doc="""An event was read but failed outside its handler: no handler found, or the
+    response could not be serialized (Go ``NoticeEventError``).
+
+    :param event: the request event.
+    :param error: the exception describing the failure.
+    :param transport: the transport.
+    """,
+)
+
+
+def send(signal: NamedSignal, sender: Any, **kwargs: Any) -> None:
+    """Send ``signal``, isolating receivers from each other and from the caller.
+
+    Does nothing (and builds nothing) when no receiver is connected. A receiver
+    that raises is logged with its traceback and the others still run.
+    """
+    if not signal.receivers:
+        return
+    for receiver in signal.receivers_for(sender):
+        try:
+            receiver(sender, **kwargs)
+        except Exception:
+            logger.exception("receiver %r of signal %r raised; ignored", receiver, signal.name)

@@ -1,0 +1,51 @@
+"""Packaging for Flask-Events."""
+
+import re
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+VERSION = re.search(
+    r'^__version__ = "([^"]+)"', (HERE / "flask_events" / "__init__.py").read_text(), re.M
+).group(1)
+
+setup(
+    name="Flask-Events",
+    version=VERSION,
+    description="The events protocol (GuiaBolso/Go-Events) for Flask: versioned, "
+    "documented, traceable events over HTTP.",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    packages=find_packages(include=["flask_events", "flask_events.*"]),
+    package_data={"flask_events": ["py.typed", "templates/flask_events/*.html"]},
+    include_package_data=True,
+    python_requires=">=3.9",
+    install_requires=[
+        "flask>=2.3",
+        "flask-smorest>=0.42",
+        "blinker>=1.6.2",
+        "orjson>=3.9",
+    ],
+    extras_require={
+        "test": [
+            "pytest>=7.4",
+            "pytest-flask>=1.3",
+            "pytest-cov>=4.1",
+        ],
+        "bench": ["gunicorn>=21.2"],
+        "dev": ["ruff", "mypy", "tox>=4"],
+        "docs": ["sphinx>=7"],
+    },
+    classifiers=[
+        "Development Status :: 3 - Alpha",
+        "Framework :: Flask",
+        "Intended Audience :: Developers",
+        "License :: OSI Approved :: MIT License",
+        "Programming Language :: Python :: 3",
+        "Programming Language :: Python :: 3 :: Only",
+        "Topic :: Internet :: WWW/HTTP :: WSGI :: Application",
+        "Typing :: Typed",
+    ],
+)
