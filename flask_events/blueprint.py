@@ -60,7 +60,10 @@ class EventsBlueprint(SmorestBlueprint):
         self.add_url_rule(events_url, "events", self._events_view, methods=["POST"])
         # The trailing-slash twin is served directly and kept out of the OpenAPI spec.
         FlaskBlueprint.add_url_rule(
-            self, events_url.rstrip("/") + "/", "events_slash", self._events_view,
+            self,
+            events_url.rstrip("/") + "/",
+            "events_slash",
+            self._events_view,
             methods=["POST"],
         )
         if doc_url is not None:

@@ -99,7 +99,11 @@ class Dispatcher:
         except TypeError as exc:
             logger.error(
                 "response to event %r v%s (id=%s, flowId=%s) is not serializable: %s",
-                request.name, request.version, request.id, request.flow_id, exc,
+                request.name,
+                request.version,
+                request.id,
+                request.flow_id,
+                exc,
             )
             send(event_error_noticed, sender, event=request, error=exc, transport=transport)
             fallback = error_response_event(request, UnserializableResponse())
@@ -118,7 +122,11 @@ class Dispatcher:
             error = exc
             logger.error(
                 "handler %s failed for event %r v%s (id=%s, flowId=%s)",
-                spec.qualname, request.name, request.version, request.id, request.flow_id,
+                spec.qualname,
+                request.name,
+                request.version,
+                request.id,
+                request.flow_id,
                 exc_info=True,
             )
             response = error_response_event(request, UnhandledError())
@@ -126,7 +134,12 @@ class Dispatcher:
             response = result if isinstance(result, Event) else response_event(request, result)
         if event_finished.receivers:
             send(
-                event_finished, sender, event=request, response=response, error=error,
-                duration=perf_counter() - start, transport=transport,
+                event_finished,
+                sender,
+                event=request,
+                response=response,
+                error=error,
+                duration=perf_counter() - start,
+                transport=transport,
             )
         return response

@@ -214,9 +214,7 @@ class BadProtocol(EventError):
     @classmethod
     def unreadable(cls, reason: str) -> BadProtocol:
         """A body that is not JSON at all (bad syntax, bad UTF-8, too large...)."""
-        return cls(
-            "The request body is not valid JSON", parameters={"message": reason}
-        )
+        return cls("The request body is not valid JSON", parameters={"message": reason})
 
 
 def _readable_id(raw: Optional[Mapping[str, Any]], key: str) -> Optional[str]:

@@ -1,0 +1,124 @@
+"""Shared fixtures: an app with a few handlers, a signal recorder, an envelope maker."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import pytest
+from flask import Flask
+
+from flask_events import Event, EventsBlueprint, NotFound, random_id
+from flask_events.signals import (
+    error_noticed,
+    event_error_noticed,
+    event_finished,
+    event_started,
+)
+
+#: The Go library's own sample envelope (handlers_test.go ``mockEvent``).
+GO_MOCK_EVENT = b"""
+{
+    "name": "some event",
+    "version": 42,
+    "id": "2465a86f-3857-423e-af86-41f67880172f",
+    "flowId": "d00a5c99-ea0e-4b39-bfdc-bf1028a9c95f",
+    "payload":{
+        "data1": "fsadfsdf",
+        "an_int64": 65484548474984654,
+        "some_float": 1864.4568
+    },
+    "metadata": {
+        "origin": "Documentation",
+        "originId": "RFC-GB 0001",
+        "timestamp": 1482162952
+    }
+}"""
+
+
+def envelope(name: str = "echo", version: int = 1, payload: Any = None, **extra: Any) -> dict:
+    """A valid request envelope as a dict."""
+    return {
+        "name": name,
+        "version": version,
+        "id": extra.pop("id", random_id()),
+        "flowId": extra.pop("flowId", random_id()),
+        "payload": payload if payload is not None else {},
+        **extra,
+    }
+
+
+def make_blueprint() -> EventsBlueprint:
+    events = EventsBlueprint("events", __name__)
+
+    @events.handler("echo", 1)
+    def echo(event: Event) -> Any:
+        """Answers the payload it got."""
+        return event.payload
+
+    @events.handler("lookup", 1)
+    def lookup(event: Event) -> Any:
+        raise NotFound("nothing here", code="NOTHING", parameters={"key": "k"})
+
+    @events.handler("boom", 1)
+    def boom(event: Event) -> Any:
+        raise RuntimeError("secret internals: password=hunter2")
+
+    @events.handler("unserializable", 1)
+    def unserializable(event: Event) -> Any:
+        return {"value": object()}
+
+    return events
+
+
+@pytest.fixture
+def blueprint() -> EventsBlueprint:
+    return make_blueprint()
+
+
+@pytest.fixture
+def app(blueprint: EventsBlueprint) -> Flask:
+    app = Flask(__name__)
+    app.config["TESTING"] = True
+    app.register_blueprint(blueprint)
+    return app
+
+
+class SignalRecorder:
+    """Records the four tracker signals: the Go MockTracker's counters."""
+
+    SIGNALS: ClassVar[dict[str, Any]] = {
+        "started": event_started,
+        "finished": event_finished,
+        "error_noticed": error_noticed,
+        "event_error_noticed": event_error_noticed,
+    }
+
+    def __init__(self) -> None:
+        self.calls: dict[str, list[dict[str, Any]]] = {key: [] for key in self.SIGNALS}
+
+    def count(self, key: str) -> int:
+        return len(self.calls[key])
+
+    @contextlib.contextmanager
+    def connected(self) -> Iterator[SignalRecorder]:
+        receivers = {}
+        for key, signal in self.SIGNALS.items():
+
+            def receiver(sender: Any, _key: str = key, **kwargs: Any) -> None:
+                self.calls[_key].append({"sender": sender, **kwargs})
+
+            receivers[key] = receiver
+            signal.connect(receiver)
+        try:
+            yield self
+        finally:
+            for key, signal in self.SIGNALS.items():
+                signal.disconnect(receivers[key])
+
+
+@pytest.fixture
+def recorder() -> Iterator[SignalRecorder]:
+    with SignalRecorder().connected() as rec:
+        yield rec
