@@ -29,7 +29,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
 _TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 
 
-class EventsBlueprint(SmorestBlueprint):
+class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
     """A blueprint that serves events: ``POST <prefix>/events`` and ``GET <prefix>/doc``.
 
     It is a :class:`flask_smorest.Blueprint`, so it can be registered on a Flask app

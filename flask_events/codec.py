@@ -9,7 +9,6 @@ integers of any size to survive a round trip.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Union
 
 import orjson
@@ -17,9 +16,13 @@ import orjson
 __all__ = ["dumps", "loads"]
 
 #: A run of 19 or more digits may be an integer outside the 64-bit range, which
-#: orjson would decode as a float. Such input is decoded again by the stdlib.
-_LONG_DIGITS_BYTES = re.compile(rb"\d{19}")
-_LONG_DIGITS_STR = re.compile(r"\d{19}")
+#: orjson would decode as a float; such input is decoded again by the stdlib. The
+#: test maps every digit to "0" and everything else to " ", then looks for 19 zeros:
+#: several times faster than a regular expression on the hot path.
+_DIGITS_TO_ZEROS = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
+_LONG_DIGIT_RUN = b"0" * 19
+_orjson_loads = orjson.loads
+_orjson_dumps = orjson.dumps
 
 Data = Union[bytes, bytearray, memoryview, str]
 
@@ -32,11 +35,15 @@ def loads(data: Data) -> Any:
         deeper than 1024 levels; the message says what is wrong without quoting
         the input.
     """
-    value = orjson.loads(data)  # validates first: one set of rules for all input
-    pattern = _LONG_DIGITS_STR if isinstance(data, str) else _LONG_DIGITS_BYTES
-    if pattern.search(data):  # type: ignore[arg-type]
+    value = _orjson_loads(data)  # validates first: one set of rules for all input
+    raw = data if type(data) is bytes else _as_bytes(data)
+    if raw.translate(_DIGITS_TO_ZEROS).find(_LONG_DIGIT_RUN) >= 0:
         return _loads_exact(data)
     return value
+
+
+def _as_bytes(data: Data) -> bytes:
+    return data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
 
 
 def _loads_exact(data: Data) -> Any:
@@ -56,7 +63,7 @@ def dumps(value: Any) -> bytes:
     :raises TypeError: if ``value`` cannot be represented as JSON.
     """
     try:
-        return orjson.dumps(value)
+        return _orjson_dumps(value)
     except TypeError:
         pass
     try:

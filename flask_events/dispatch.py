@@ -11,6 +11,9 @@ import logging
 from time import perf_counter
 from typing import Any, Mapping, NamedTuple, Optional, Union
 
+import orjson
+
+from .codec import dumps
 from .errors import BadProtocol, EventError, EventNotFound
 from .event import (
     Event,
@@ -54,6 +57,23 @@ class Reply(NamedTuple):
     event: Event
 
 
+#: Builds a Reply without NamedTuple's Python-level ``__new__`` (hot path).
+_new_reply = tuple.__new__
+_orjson_dumps = orjson.dumps
+
+
+def _encode_answer(event: Event) -> bytes:
+    """Encode an event the server emits: ``auth`` always ``{}``.
+
+    :raises TypeError: if the event is not serializable.
+    """
+    wire = event.to_dict(include_auth=False)
+    try:
+        return _orjson_dumps(wire)
+    except TypeError:  # what orjson refuses, the exact fallback may take
+        return dumps(wire)
+
+
 class Dispatcher:
     """Runs events against the handlers of one :class:`~flask_events.registry.Registry`.
 
@@ -72,46 +92,63 @@ class Dispatcher:
             request = parse_event(data)
         except BadProtocol as error:
             return self.reject(error, sender=sender, transport=transport)
-        response = self.dispatch(request, sender=sender, transport=transport)
-        return self.encode(request, response, sender=sender, transport=transport)
+        spec = self._handlers.get((request.name, request.version))
+        if spec is None:
+            response = self._not_found(request, sender, transport)
+        else:
+            response = self._run(spec, request, sender, transport)
+        try:  # the common case, inlined: orjson takes the answer as it is
+            body = _orjson_dumps(response.to_dict(include_auth=False))
+        except TypeError:
+            return self._encode(request, response, sender, transport)
+        return _new_reply(Reply, (body, 200, response))
 
     def reject(self, error: BadProtocol, *, sender: Any, transport: str = "http") -> Reply:
         """Answer input that could not be read as an event with ``badProtocol``."""
         send(error_noticed, sender, error=error, transport=transport)
         event = bad_protocol_event(error)
-        return Reply(event.to_json(include_auth=False), 200, event)
+        return Reply(_encode_answer(event), 200, event)
 
     def dispatch(self, request: Event, *, sender: Any, transport: str = "http") -> Event:
         """Run the handler of a parsed ``request`` and return its response event."""
         spec = self._handlers.get((request.name, request.version))
         if spec is None:
-            error = EventNotFound.for_event(request.name, request.version)
-            send(event_error_noticed, sender, event=request, error=error, transport=transport)
-            return error_response_event(request, error)
+            return self._not_found(request, sender, transport)
         return self._run(spec, request, sender, transport)
 
     def encode(
         self, request: Event, response: Event, *, sender: Any, transport: str = "http"
     ) -> Reply:
         """Encode ``response``; if it cannot be, answer ``<name>:error`` with status 500."""
+        return self._encode(request, response, sender, transport)
+
+    def _encode(self, request: Event, response: Event, sender: Any, transport: str) -> Reply:
         try:
-            return Reply(response.to_json(include_auth=False), 200, response)
+            return Reply(_encode_answer(response), 200, response)
         except TypeError as exc:
-            logger.error(
-                "response to event %r v%s (id=%s, flowId=%s) is not serializable: %s",
-                request.name,
-                request.version,
-                request.id,
-                request.flow_id,
-                exc,
-            )
-            send(event_error_noticed, sender, event=request, error=exc, transport=transport)
-            fallback = error_response_event(request, UnserializableResponse())
-            return Reply(fallback.to_json(include_auth=False), 500, fallback)
+            error = exc
+        logger.error(
+            "response to event %r v%s (id=%s, flowId=%s) is not serializable: %s",
+            request.name,
+            request.version,
+            request.id,
+            request.flow_id,
+            error,
+        )
+        send(event_error_noticed, sender, event=request, error=error, transport=transport)
+        fallback = error_response_event(request, UnserializableResponse())
+        return Reply(_encode_answer(fallback), 500, fallback)
+
+    def _not_found(self, request: Event, sender: Any, transport: str) -> Event:
+        error = EventNotFound.for_event(request.name, request.version)
+        send(event_error_noticed, sender, event=request, error=error, transport=transport)
+        return error_response_event(request, error)
 
     def _run(self, spec: HandlerSpec, request: Event, sender: Any, transport: str) -> Event:
-        send(event_started, sender, event=request, transport=transport)
-        start = perf_counter()
+        if event_started.receivers:
+            send(event_started, sender, event=request, transport=transport)
+        timed = event_finished.receivers
+        start = perf_counter() if timed else 0.0
         error: Optional[Exception] = None
         try:
             result = spec.func(request)
@@ -131,8 +168,12 @@ class Dispatcher:
             )
             response = error_response_event(request, UnhandledError())
         else:
-            response = result if isinstance(result, Event) else response_event(request, result)
-        if event_finished.receivers:
+            response = (
+                result
+                if type(result) is Event or isinstance(result, Event)
+                else (response_event(request, result))
+            )
+        if timed:
             send(
                 event_finished,
                 sender,

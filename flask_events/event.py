@@ -6,7 +6,6 @@ This module is transport-free: it does not import Flask.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Union
 
 from . import codec
@@ -25,6 +24,8 @@ __all__ = [
 ]
 
 JSONObject = dict[str, Any]
+_loads = codec.loads
+_dumps = codec.dumps
 
 
 def random_id() -> str:
@@ -32,53 +33,57 @@ def random_id() -> str:
     return str(uuid.uuid4())
 
 
-@dataclass
 class Event:
     """One event envelope (PROTOCOL §1).
 
-    ``flow_id`` is ``flowId`` on the wire. ``auth`` is kept out of ``repr`` so that
-    logging an event never logs credentials.
+    ``flow_id`` is ``flowId`` on the wire. ``id`` and ``flow_id`` default to fresh
+    UUIDv4s; ``identity``, ``auth`` and ``metadata`` to empty objects. ``auth`` is
+    kept out of ``repr`` so that logging an event never logs credentials.
     """
 
-    name: str
-    version: int
-    id: str = field(default_factory=random_id)
-    flow_id: str = field(default_factory=random_id)
-    payload: Any = None
-    identity: JSONObject = field(default_factory=dict)
-    auth: JSONObject = field(default_factory=dict, repr=False)
-    metadata: JSONObject = field(default_factory=dict)
+    __slots__ = ("auth", "flow_id", "id", "identity", "metadata", "name", "payload", "version")
+
+    def __init__(
+        self,
+        name: str,
+        version: int,
+        id: Optional[str] = None,
+        flow_id: Optional[str] = None,
+        payload: Any = None,
+        identity: Optional[JSONObject] = None,
+        auth: Optional[JSONObject] = None,
+        metadata: Optional[JSONObject] = None,
+    ) -> None:
+        self.name = name
+        self.version = version
+        self.id = random_id() if id is None else id
+        self.flow_id = random_id() if flow_id is None else flow_id
+        self.payload = payload
+        self.identity = {} if identity is None else identity
+        self.auth = {} if auth is None else auth
+        self.metadata = {} if metadata is None else metadata
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(getattr(self, key) == getattr(other, key) for key in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like a dataclass
+
+    def __repr__(self) -> str:
+        return (
+            f"Event(name={self.name!r}, version={self.version!r}, id={self.id!r}, "
+            f"flow_id={self.flow_id!r}, payload={self.payload!r}, "
+            f"identity={self.identity!r}, metadata={self.metadata!r})"
+        )
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Event:
-        """Validate a decoded envelope and build the event.
+        """Validate a decoded envelope and build the event (see :func:`parse_event`).
 
         :raises BadProtocol: naming the first missing or mistyped property.
         """
-        name = raw.get("name")
-        if type(name) is not str or not name:
-            raise _bad_property(raw, "name", "a non-empty string")
-        version = raw.get("version")
-        if type(version) is not int or version < 1:
-            raise _bad_property(raw, "version", "an integer >= 1")
-        event_id = raw.get("id")
-        if type(event_id) is not str or not event_id:
-            raise _bad_property(raw, "id", "a non-empty string")
-        flow_id = raw.get("flowId")
-        if type(flow_id) is not str or not flow_id:
-            raise _bad_property(raw, "flowId", "a non-empty string")
-        if "payload" not in raw:
-            raise BadProtocol.for_property("payload", "Property 'payload' is required", raw)
-        return cls(
-            name,
-            version,
-            event_id,
-            flow_id,
-            raw["payload"],
-            _object_property(raw, "identity"),
-            _object_property(raw, "auth"),
-            _object_property(raw, "metadata"),
-        )
+        return parse_event(raw)
 
     def to_dict(self, *, include_auth: bool = True) -> JSONObject:
         """The wire form: all eight keys, in the order of PROTOCOL §2.
@@ -132,21 +137,55 @@ class Event:
 def parse_event(data: Union[bytes, bytearray, memoryview, str, Mapping[str, Any]]) -> Event:
     """Read an event from JSON bytes (always UTF-8), a JSON string, or a decoded dict.
 
+    This is the hot path of every transport, so it is written as one function.
+
     :raises BadProtocol: if the input is not JSON, not an object, or misses or
         mistypes a property (PROTOCOL §1).
     """
-    if isinstance(data, Mapping):
-        return Event.from_dict(data)
-    try:
-        raw = codec.loads(data)
-    except ValueError as exc:
-        raise BadProtocol.unreadable(str(exc)) from None
-    if type(raw) is not dict:
+    if type(data) is bytes or isinstance(data, (str, bytearray, memoryview)):
+        try:
+            raw = _loads(data)
+        except ValueError as exc:
+            raise BadProtocol.unreadable(str(exc)) from None
+    else:
+        raw = data
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         raise BadProtocol(
             "The event must be a JSON object",
             parameters={"message": f"expected a JSON object, got {_json_type(raw)}"},
         )
-    return Event.from_dict(raw)
+    try:
+        name, version = raw["name"], raw["version"]
+        event_id, flow_id, payload = raw["id"], raw["flowId"], raw["payload"]
+    except KeyError:
+        raise _first_bad_property(raw) from None
+    if not (
+        type(name) is str
+        and name
+        and type(version) is int
+        and version >= 1
+        and type(event_id) is str
+        and event_id
+        and type(flow_id) is str
+        and flow_id
+    ):
+        raise _first_bad_property(raw)
+    identity = raw.get("identity")
+    if identity is None:
+        identity = {}
+    elif type(identity) is not dict:
+        raise _not_an_object(raw, "identity")
+    auth = raw.get("auth")
+    if auth is None:
+        auth = {}
+    elif type(auth) is not dict:
+        raise _not_an_object(raw, "auth")
+    metadata = raw.get("metadata")
+    if metadata is None:
+        metadata = {}
+    elif type(metadata) is not dict:
+        raise _not_an_object(raw, "metadata")
+    return Event(name, version, event_id, flow_id, payload, identity, auth, metadata)
 
 
 def response_event(request: Event, payload: Any) -> Event:
@@ -208,22 +247,36 @@ def bad_protocol_event(error: BadProtocol) -> Event:
     )
 
 
-def _bad_property(raw: Mapping[str, Any], name: str, expected: str) -> BadProtocol:
-    if name not in raw:
-        return BadProtocol.for_property(name, f"Property '{name}' is required", raw)
-    got = _json_type(raw[name])
-    return BadProtocol.for_property(name, f"Property '{name}' must be {expected}, got {got}", raw)
+_REQUIRED = (
+    ("name", "a non-empty string"),
+    ("version", "an integer >= 1"),
+    ("id", "a non-empty string"),
+    ("flowId", "a non-empty string"),
+)
 
 
-def _object_property(raw: Mapping[str, Any], name: str) -> JSONObject:
-    value = raw.get(name)
-    if value is None:
-        return {}
-    if type(value) is not dict:
-        raise BadProtocol.for_property(
-            name, f"Property '{name}' must be an object, got {_json_type(value)}", raw
+def _first_bad_property(raw: Mapping[str, Any]) -> BadProtocol:
+    """The error for the first required property that is missing or mistyped."""
+    for name, expected in _REQUIRED:
+        if name not in raw:
+            return BadProtocol.for_property(name, f"Property '{name}' is required", raw)
+        value = raw[name]
+        valid = (
+            type(value) is int and value >= 1
+            if name == "version"
+            else (type(value) is str and bool(value))
         )
-    return value
+        if not valid:
+            got = _json_type(value)
+            return BadProtocol.for_property(
+                name, f"Property '{name}' must be {expected}, got {got}", raw
+            )
+    return BadProtocol.for_property("payload", "Property 'payload' is required", raw)
+
+
+def _not_an_object(raw: Mapping[str, Any], name: str) -> BadProtocol:
+    got = _json_type(raw[name])
+    return BadProtocol.for_property(name, f"Property '{name}' must be an object, got {got}", raw)
 
 
 def _json_type(value: Any) -> str:

@@ -1,0 +1,42 @@
+"""The app served by gunicorn in the HTTP benchmark.
+
+``POST /events``: Flask-Events. ``POST /bare``: a bare Flask route that parses the
+same envelope and echoes it as a response event with the same JSON library: the
+baseline.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from flask import Flask, request
+
+from flask_events import Event, EventsBlueprint
+
+events = EventsBlueprint("events", __name__)
+
+
+@events.handler("some event", 42)
+def echo(event: Event) -> Any:
+    return event.payload
+
+
+app = Flask(__name__)
+app.register_blueprint(events)
+
+
+@app.post("/bare")
+def bare() -> Any:
+    envelope = orjson.loads(request.get_data())
+    answer = {
+        "name": envelope["name"] + ":response",
+        "version": envelope["version"],
+        "id": envelope["id"],
+        "flowId": envelope["flowId"],
+        "payload": envelope["payload"],
+        "identity": {},
+        "auth": {},
+        "metadata": {},
+    }
+    return app.response_class(orjson.dumps(answer), 200, content_type="application/json")

@@ -1,0 +1,253 @@
+"""Flask-Events benchmarks: each figure is a ratio against a baseline from the same run.
+
+    python bench/run.py                  # everything, writes bench/RESULTS.md
+    python bench/run.py --only core      # one part: core | http
+    python bench/run.py --seconds 10 --rounds 2
+
+(a) core: events/s of the transport-free dispatcher (bytes in, bytes out) against a
+    bare loop doing only a dict lookup, a handler call, building the response dict
+    and the same JSON library's loads/dumps.
+(b) http: requests/s of ``POST /events`` under gunicorn (2 sync workers) against a
+    bare Flask route parsing and echoing the same envelope in the same server, loaded
+    by wrk (Debian package ``wrk``) from a separate process; the two are alternated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from flask_events import Dispatcher, Event, Registry  # noqa: E402
+from tests.servers import free_port, wait_for_port  # noqa: E402
+
+#: The sample envelope of PROTOCOL.md §1 (the Go library's, with identity and auth).
+ENVELOPE = orjson.dumps(
+    {
+        "name": "some event",
+        "version": 42,
+        "id": "2465a86f-3857-423e-af86-41f67880172f",
+        "flowId": "d00a5c99-ea0e-4b39-bfdc-bf1028a9c95f",
+        "payload": {"data1": "fsadfsdf", "an_int64": 65484548474984654, "some_float": 1864.4568},
+        "metadata": {
+            "origin": "Documentation",
+            "originId": "RFC-GB 0001",
+            "timestamp": 1482162952,
+        },
+        "identity": {},
+        "auth": {},
+    }
+)
+
+
+def echo(event: Event) -> object:
+    return event.payload
+
+
+# -- (a) core -------------------------------------------------------------------------
+
+
+def core_loop(iterations: int) -> float:
+    registry = Registry()
+    registry.add("some event", 42, echo)
+    dispatcher = Dispatcher(registry)
+    sender = object()
+    handle = dispatcher.handle
+    start = time.perf_counter()
+    for _ in range(iterations):
+        handle(ENVELOPE, sender=sender)
+    return iterations / (time.perf_counter() - start)
+
+
+def bare_core(handlers: dict, loads=orjson.loads, dumps=orjson.dumps):
+    """The baseline core: bytes in, bytes out, doing only a dict lookup, a handler call,
+    building the response dict and orjson's loads/dumps (no validation, no objects).
+    """
+
+    def handle(data: bytes) -> bytes:
+        request = loads(data)
+        handler = handlers[(request["name"], request["version"])]
+        result = handler(request["payload"])
+        return dumps(
+            {
+                "name": request["name"] + ":response",
+                "version": request["version"],
+                "id": request["id"],
+                "flowId": request["flowId"],
+                "payload": result,
+                "identity": {},
+                "auth": {},
+                "metadata": {},
+            }
+        )
+
+    return handle
+
+
+def bare_loop(iterations: int) -> float:
+    handle = bare_core({("some event", 42): lambda payload: payload})
+    start = time.perf_counter()
+    for _ in range(iterations):
+        handle(ENVELOPE)
+    return iterations / (time.perf_counter() - start)
+
+
+def bench_core(rounds: int, seconds: float) -> dict[str, float]:
+    iterations = 20_000
+    # calibrate so that one round of one side takes about `seconds`
+    rate = core_loop(iterations)
+    iterations = max(iterations, int(rate * seconds))
+    ours, bare, ratios = [], [], []
+    for _ in range(rounds):
+        bare.append(bare_loop(iterations))
+        ours.append(core_loop(iterations))
+        ratios.append(ours[-1] / bare[-1])
+    return {
+        "events_per_s": statistics.median(ours),
+        "baseline_per_s": statistics.median(bare),
+        "ratio": statistics.median(ratios),
+    }
+
+
+# -- (b) http -------------------------------------------------------------------------
+
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.body = [==[{body}]==]
+wrk.headers["Content-Type"] = "application/json"
+"""
+
+
+def wrk(url: str, seconds: float, script: str, connections: int) -> float:
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{int(seconds)}s", "-s", script, url],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        raise RuntimeError(f"{url}: {errors.group(1)} non-2xx answers\n{out}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+
+def bench_http(rounds: int, seconds: float, connections: int = 8) -> dict[str, float]:
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-w",
+            "2",
+            "-k",
+            "sync",
+            "--log-level",
+            "warning",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--chdir",
+            str(HERE),
+            "http_app:app",
+        ],
+        cwd=HERE.parent,
+    )
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT.format(body=ENVELOPE.decode()))
+    try:
+        wait_for_port(port, server)
+        base = f"http://127.0.0.1:{port}"
+        wrk(f"{base}/events", 2, script.name, connections)  # warm up both
+        wrk(f"{base}/bare", 2, script.name, connections)
+        ours, bare, ratios = [], [], []
+        for _ in range(rounds):
+            bare.append(wrk(f"{base}/bare", seconds, script.name, connections))
+            ours.append(wrk(f"{base}/events", seconds, script.name, connections))
+            ratios.append(ours[-1] / bare[-1])
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        os.unlink(script.name)
+    return {
+        "requests_per_s": statistics.median(ours),
+        "baseline_per_s": statistics.median(bare),
+        "ratio": statistics.median(ratios),
+    }
+
+
+# -- report ---------------------------------------------------------------------------
+
+TARGETS = {"core": 0.5, "http": 0.9}
+
+
+def report(results: dict[str, dict[str, float]], command: str, rounds: int, seconds: float) -> str:
+    cpu = "unknown CPU"
+    try:
+        cpu = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text()).group(1)
+    except (OSError, AttributeError):
+        pass
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Command: `{command}`  ",
+        f"Date: {datetime.date.today().isoformat()}; Python {platform.python_version()}; "
+        f"{os.cpu_count()} cores ({cpu}); {rounds} rounds of {seconds:g} s per side, "
+        "median of the per-round ratios.",
+        "",
+        "| benchmark | Flask-Events | baseline | ratio | target | met |",
+        "|---|---|---|---|---|---|",
+    ]
+    if "core" in results:
+        r = results["core"]
+        lines.append(
+            f"| (a) core, bytes in → bytes out | {r['events_per_s']:,.0f} events/s "
+            f"| {r['baseline_per_s']:,.0f} events/s (dict lookup + call + orjson) "
+            f"| {r['ratio']:.2f}× | ≥ {TARGETS['core']}× | {'yes' if r['ratio'] >= TARGETS['core'] else 'NO'} |"
+        )
+    if "http" in results:
+        r = results["http"]
+        lines.append(
+            f"| (b) `POST /events`, gunicorn 2 sync workers, wrk -c8 | {r['requests_per_s']:,.0f} req/s "
+            f"| {r['baseline_per_s']:,.0f} req/s (bare Flask route) "
+            f"| {r['ratio']:.2f}× | ≥ {TARGETS['http']}× | {'yes' if r['ratio'] >= TARGETS['http'] else 'NO'} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=["core", "http"], action="append")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--output", default=str(HERE / "RESULTS.md"))
+    args = parser.parse_args()
+    parts = args.only or ["core", "http"]
+    results = {}
+    if "core" in parts:
+        results["core"] = bench_core(args.rounds, min(args.seconds, 3.0))
+        print("core:", results["core"], flush=True)
+    if "http" in parts:
+        results["http"] = bench_http(args.rounds, args.seconds)
+        print("http:", results["http"], flush=True)
+    command = "python bench/run.py " + " ".join(sys.argv[1:])
+    text = report(results, command.strip(), args.rounds, args.seconds)
+    Path(args.output).write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
