@@ -27,6 +27,7 @@ setup(
         "flask-smorest>=0.42",
         "blinker>=1.6.2",
         "orjson>=3.9",
+        "msgspec>=0.18.6",
     ],
     extras_require={
         "test": [

@@ -7,7 +7,7 @@ sys.path.insert(0, os.path.abspath(".."))
 
 project = "Flask-Events"
 author = "The Flask-Events authors"
-copyright = "2026, The Flask-Events authors"  # noqa: A001
+copyright = "2026, The Flask-Events authors"
 
 extensions = [
     "sphinx.ext.autodoc",

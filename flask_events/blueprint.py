@@ -7,7 +7,7 @@ from typing import Any, Callable, Optional, TypeVar
 from urllib.parse import quote
 
 from flask import Blueprint as FlaskBlueprint
-from flask import Response, current_app, render_template, request
+from flask import Flask, Request, Response, current_app, render_template, request
 from flask.blueprints import BlueprintSetupState
 from flask_smorest import Blueprint as SmorestBlueprint
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
@@ -57,13 +57,14 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         super().__init__(name, import_name, **kwargs)
         self.registry = Registry()
         self.dispatcher = Dispatcher(self.registry)
-        self.add_url_rule(events_url, "events", self._events_view, methods=["POST"])
+        events_view = _events_view_for(self.dispatcher)
+        self.add_url_rule(events_url, "events", events_view, methods=["POST"])
         # The trailing-slash twin is served directly and kept out of the OpenAPI spec.
         FlaskBlueprint.add_url_rule(
             self,
             events_url.rstrip("/") + "/",
             "events_slash",
-            self._events_view,
+            events_view,
             methods=["POST"],
         )
         if doc_url is not None:
@@ -106,19 +107,6 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
 
     # -- views -------------------------------------------------------------------
 
-    def _events_view(self) -> Response:
-        sender = current_app._get_current_object()  # type: ignore[attr-defined]
-        limit = current_app.config["EVENTS_MAX_CONTENT_LENGTH"]
-        try:
-            data = _read_body(limit)
-        except RequestEntityTooLarge:
-            error = BadProtocol.unreadable(f"the body is larger than {limit} bytes")
-            return _respond(self.dispatcher.reject(error, sender=sender), 413)
-        except ClientDisconnected:
-            error = BadProtocol.unreadable("the body ended before its Content-Length")
-            return _respond(self.dispatcher.reject(error, sender=sender))
-        return _respond(self.dispatcher.handle(data, sender=sender))
-
     def _doc_view(self) -> str:
         events = [
             {"spec": spec, "anchor": doc_anchor(spec.name, spec.version)} for spec in self.registry
@@ -131,23 +119,60 @@ def doc_anchor(name: str, version: int) -> str:
     return quote(f"{name}/v{version}", safe=":/")
 
 
-def _read_body(limit: Optional[int]) -> bytes:
+def _events_view_for(dispatcher: Dispatcher) -> Callable[[], Response]:
+    """The view of the events endpoint (a plain function: Flask calls it fastest)."""
+
+    def events() -> Response:
+        """Receive one event envelope and answer with its response event.
+
+        Every protocol outcome is HTTP 200 with an event body; 413 with a
+        ``badProtocol`` event above ``EVENTS_MAX_CONTENT_LENGTH``; 500 with an
+        ``<name>:error`` event when the response cannot be serialized.
+        """
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        limit = app.config["EVENTS_MAX_CONTENT_LENGTH"]
+        try:
+            data = _read_body(request._get_current_object(), limit)  # type: ignore[attr-defined]
+        except RequestEntityTooLarge:
+            error = BadProtocol.unreadable(f"the body is larger than {limit} bytes")
+            return _respond(app, dispatcher.reject(error, sender=app), 413)
+        except ClientDisconnected:
+            error = BadProtocol.unreadable("the body ended before its Content-Length")
+            return _respond(app, dispatcher.reject(error, sender=app))
+        return _respond(app, dispatcher.handle(data, sender=app))
+
+    return events
+
+
+def _read_body(req: Request, limit: Optional[int]) -> bytes:
     """The raw request body, refusing more than ``limit`` bytes.
+
+    A declared ``Content-Length`` over the limit is refused before reading; a body
+    without one (chunked) is read only up to one byte past the limit.
 
     :raises RequestEntityTooLarge: above the limit (ours or the app's
         ``MAX_CONTENT_LENGTH``).
     """
-    length = request.content_length
-    if limit is not None and length is not None and length > limit:
+    stream = req.stream
+    if limit is None:
+        return stream.read()
+    if _declared_length(req.environ) > limit:  # refuse before reading
         raise RequestEntityTooLarge()
-    if length is None and limit is not None:  # chunked: read one byte past the limit
-        data = request.stream.read(limit + 1)
-        if len(data) > limit:
-            raise RequestEntityTooLarge()
-        return data
-    return request.get_data(cache=False)
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise RequestEntityTooLarge()
+    return data
 
 
-def _respond(reply: Reply, status: Optional[int] = None) -> Response:
-    response_class = current_app.response_class
-    return response_class(reply.body, status or reply.status, content_type="application/json")
+def _declared_length(environ: dict[str, Any]) -> int:
+    """The ``Content-Length`` the client declared, or -1 (werkzeug enforces the
+    real one while reading; this only allows refusing early, and cheaply).
+    """
+    try:
+        return int(environ.get("CONTENT_LENGTH") or -1)
+    except ValueError:
+        return -1
+
+
+def _respond(app: Flask, reply: Reply, status: Optional[int] = None) -> Response:
+    return app.response_class(reply.body, status or reply.status, content_type="application/json")

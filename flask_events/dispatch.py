@@ -13,7 +13,6 @@ from typing import Any, Mapping, NamedTuple, Optional, Union
 
 import orjson
 
-from .codec import dumps
 from .errors import BadProtocol, EventError, EventNotFound
 from .event import (
     Event,
@@ -57,21 +56,10 @@ class Reply(NamedTuple):
     event: Event
 
 
-#: Builds a Reply without NamedTuple's Python-level ``__new__`` (hot path).
+#: Hot-path shortcuts: a Reply built without NamedTuple's Python-level ``__new__``,
+#: and orjson called directly (``encode`` has the exact fallback).
 _new_reply = tuple.__new__
 _orjson_dumps = orjson.dumps
-
-
-def _encode_answer(event: Event) -> bytes:
-    """Encode an event the server emits: ``auth`` always ``{}``.
-
-    :raises TypeError: if the event is not serializable.
-    """
-    wire = event.to_dict(include_auth=False)
-    try:
-        return _orjson_dumps(wire)
-    except TypeError:  # what orjson refuses, the exact fallback may take
-        return dumps(wire)
 
 
 class Dispatcher:
@@ -87,6 +75,11 @@ class Dispatcher:
     def handle(self, data: Input, *, sender: Any, transport: str = "http") -> Reply:
         """Parse ``data``, run its handler, and encode the answer. Never raises
         for bad input or a failing handler.
+
+        :param data: one envelope: JSON bytes (read as UTF-8), a JSON string, or a
+            decoded object.
+        :param sender: the sender of the signals (the Flask app).
+        :param transport: the transport's name, passed on to the signals.
         """
         try:
             request = parse_event(data)
@@ -97,17 +90,17 @@ class Dispatcher:
             response = self._not_found(request, sender, transport)
         else:
             response = self._run(spec, request, sender, transport)
-        try:  # the common case, inlined: orjson takes the answer as it is
+        try:  # the common case inline; encode() handles what orjson refuses
             body = _orjson_dumps(response.to_dict(include_auth=False))
         except TypeError:
-            return self._encode(request, response, sender, transport)
+            return self.encode(request, response, sender=sender, transport=transport)
         return _new_reply(Reply, (body, 200, response))
 
     def reject(self, error: BadProtocol, *, sender: Any, transport: str = "http") -> Reply:
         """Answer input that could not be read as an event with ``badProtocol``."""
         send(error_noticed, sender, error=error, transport=transport)
         event = bad_protocol_event(error)
-        return Reply(_encode_answer(event), 200, event)
+        return Reply(event.to_json(include_auth=False), 200, event)
 
     def dispatch(self, request: Event, *, sender: Any, transport: str = "http") -> Event:
         """Run the handler of a parsed ``request`` and return its response event."""
@@ -119,12 +112,11 @@ class Dispatcher:
     def encode(
         self, request: Event, response: Event, *, sender: Any, transport: str = "http"
     ) -> Reply:
-        """Encode ``response``; if it cannot be, answer ``<name>:error`` with status 500."""
-        return self._encode(request, response, sender, transport)
-
-    def _encode(self, request: Event, response: Event, sender: Any, transport: str) -> Reply:
+        """Encode ``response`` (``auth`` always ``{}``); if it cannot be encoded,
+        answer ``<name>:error`` with status 500.
+        """
         try:
-            return Reply(_encode_answer(response), 200, response)
+            return Reply(response.to_json(include_auth=False), 200, response)
         except TypeError as exc:
             error = exc
         logger.error(
@@ -137,7 +129,7 @@ class Dispatcher:
         )
         send(event_error_noticed, sender, event=request, error=error, transport=transport)
         fallback = error_response_event(request, UnserializableResponse())
-        return Reply(_encode_answer(fallback), 500, fallback)
+        return Reply(fallback.to_json(include_auth=False), 500, fallback)
 
     def _not_found(self, request: Event, sender: Any, transport: str) -> Event:
         error = EventNotFound.for_event(request.name, request.version)
@@ -147,7 +139,7 @@ class Dispatcher:
     def _run(self, spec: HandlerSpec, request: Event, sender: Any, transport: str) -> Event:
         if event_started.receivers:
             send(event_started, sender, event=request, transport=transport)
-        timed = event_finished.receivers
+        timed = bool(event_finished.receivers)
         start = perf_counter() if timed else 0.0
         error: Optional[Exception] = None
         try:

@@ -107,7 +107,7 @@ class Event:
 
         :raises TypeError: if a field (usually the payload) is not serializable.
         """
-        return codec.dumps(self.to_dict(include_auth=include_auth))
+        return _dumps(self.to_dict(include_auth=include_auth))
 
     @property
     def kind(self) -> str:

@@ -242,3 +242,26 @@ def test_handler_runs_inside_the_request_context(app, client):
 
     post(client, dumps(envelope("ctx", 1)))
     assert seen == {"path": "/events/"}
+
+
+def test_chunked_body_under_our_limit_passes_with_a_larger_app_limit(app, client):
+    app.config["MAX_CONTENT_LENGTH"] = 10_000
+    app.config["EVENTS_MAX_CONTENT_LENGTH"] = 1_000
+    response = client.post(
+        "/events",
+        input_stream=io.BytesIO(dumps(envelope("echo", 1, "small"))),
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert response.status_code == 200 and response.json["payload"] == "small"
+
+
+@pytest.mark.parametrize("declared", ["abc", "-5", "", "1e3", "²"])
+def test_odd_content_length_headers_get_an_event_answer(client, declared):
+    response = client.post(
+        "/events",
+        data=dumps(envelope("echo", 1, 1)),
+        environ_overrides={"CONTENT_LENGTH": declared},
+    )
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    assert response.json["name"] == "badProtocol"  # werkzeug reads no body for these
