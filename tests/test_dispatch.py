@@ -188,3 +188,19 @@ def test_bad_protocol_reply(dispatcher):
         "auth",
         "metadata",
     ]
+
+
+def test_dispatch_and_encode_are_the_steps_of_handle(dispatcher):
+    request = Event.from_dict(envelope("echo", 1, {"k": 1}))
+    response = dispatcher.dispatch(request, sender=SENDER)
+    assert response.name == "echo:response" and response.payload == {"k": 1}
+    reply = dispatcher.encode(request, response, sender=SENDER)
+    assert reply.status == 200 and json.loads(reply.body)["payload"] == {"k": 1}
+    missing = dispatcher.dispatch(Event("nope", 1), sender=SENDER)
+    assert missing.name == "eventNotFound"
+
+
+def test_encode_falls_back_for_what_orjson_refuses(registry, dispatcher):
+    registry.add("big", 1, lambda event: {"n": 2**70, 7: "int key"})
+    reply, body = handle(dispatcher, dumps(envelope("big", 1)))
+    assert reply.status == 200 and body["payload"] == {"n": 2**70, "7": "int key"}

@@ -262,3 +262,11 @@ def test_deep_nesting_with_long_numbers_never_escapes_as_recursion_error():
 def test_typed_error_repr_and_str():
     error = NotFound("gone", code="G")
     assert repr(error) == "NotFound('gone', code='G')" and str(error) == "gone"
+
+
+def test_events_compare_by_value_and_not_with_other_types():
+    a = Event("x", 1, "i", "f", {"p": 1})
+    assert a == Event("x", 1, "i", "f", {"p": 1})
+    assert a != Event("x", 1, "i", "f", {"p": 2})
+    assert a != ("x", 1, "i", "f", {"p": 1})
+    assert Event.from_dict(a.to_dict()) == a

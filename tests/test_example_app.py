@@ -144,3 +144,29 @@ def test_body_cut_short_by_the_client_gets_a_bad_protocol_answer():
         head, _, body = answer.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 200")
         assert json.loads(body)["name"] == "badProtocol"
+
+
+def test_chunked_body_over_real_http():
+    """A body without Content-Length (chunked) is read up to the limit, then refused."""
+    with flask_server("example_app") as base:
+        port = int(base.rsplit(":", 1)[1])
+
+        def chunked(body: bytes) -> tuple[bytes, dict]:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.sendall(
+                    b"POST /events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                    + b"%x\r\n" % len(body)
+                    + body
+                    + b"\r\n0\r\n\r\n"
+                )
+                answer = b""
+                while chunk := sock.recv(65536):
+                    answer += chunk
+            head, _, rest = answer.partition(b"\r\n\r\n")
+            return head.split(b"\r\n")[0], json.loads(rest)
+
+        status, body = chunked(dumps(envelope("account:list", 1, identity=USER)))
+        assert status == b"HTTP/1.1 200 OK" and body["name"] == "account:list:response"
+        status, body = chunked(b" " * (1024 * 1024 + 10))
+        assert status.startswith(b"HTTP/1.1 413") and body["name"] == "badProtocol"

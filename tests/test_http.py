@@ -171,7 +171,7 @@ def test_chunked_body_over_the_limit_is_413(app, client):
             "/events",
             input_stream=io.BytesIO(data),
             headers={"Transfer-Encoding": "chunked"},
-            environ_overrides={"wsgi.input_terminated": True},
+            environ_overrides={"wsgi.input_terminated": True, "CONTENT_LENGTH": ""},
         )
 
     response = send_chunked(dumps(envelope("echo", 1, "x" * 300)))
@@ -251,9 +251,15 @@ def test_chunked_body_under_our_limit_passes_with_a_larger_app_limit(app, client
         "/events",
         input_stream=io.BytesIO(dumps(envelope("echo", 1, "small"))),
         headers={"Transfer-Encoding": "chunked"},
-        environ_overrides={"wsgi.input_terminated": True},
+        environ_overrides={"wsgi.input_terminated": True, "CONTENT_LENGTH": ""},
     )
     assert response.status_code == 200 and response.json["payload"] == "small"
+
+
+def test_no_limit_of_our_own(app, client):
+    app.config["EVENTS_MAX_CONTENT_LENGTH"] = None
+    response, body = post(client, dumps(envelope("echo", 1, "x" * (2 * 1024 * 1024))))
+    assert response.status_code == 200 and len(body["payload"]) == 2 * 1024 * 1024
 
 
 @pytest.mark.parametrize("declared", ["abc", "-5", "", "1e3", "²"])
