@@ -35,7 +35,7 @@ def loads(data: Data) -> Any:
         return _decode(data)
     except UnicodeError:
         raise ValueError("the text is not valid UTF-8") from None
-    except ValueError as exc:  # msgspec.DecodeError and Unicode errors are ValueErrors
+    except (msgspec.MsgspecError, ValueError) as exc:
         raise ValueError(str(exc)) from None
     except RecursionError:
         raise ValueError("JSON is nested too deeply") from None

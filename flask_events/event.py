@@ -170,21 +170,9 @@ def parse_event(data: Union[bytes, bytearray, memoryview, str, Mapping[str, Any]
         and flow_id
     ):
         raise _first_bad_property(raw)
-    identity = raw.get("identity")
-    if identity is None:
-        identity = {}
-    elif type(identity) is not dict:
-        raise _not_an_object(raw, "identity")
-    auth = raw.get("auth")
-    if auth is None:
-        auth = {}
-    elif type(auth) is not dict:
-        raise _not_an_object(raw, "auth")
-    metadata = raw.get("metadata")
-    if metadata is None:
-        metadata = {}
-    elif type(metadata) is not dict:
-        raise _not_an_object(raw, "metadata")
+    identity = _optional_object(raw, "identity")
+    auth = _optional_object(raw, "auth")
+    metadata = _optional_object(raw, "metadata")
     return Event(name, version, event_id, flow_id, payload, identity, auth, metadata)
 
 
@@ -274,9 +262,15 @@ def _first_bad_property(raw: Mapping[str, Any]) -> BadProtocol:
     return BadProtocol.for_property("payload", "Property 'payload' is required", raw)
 
 
-def _not_an_object(raw: Mapping[str, Any], name: str) -> BadProtocol:
-    got = _json_type(raw[name])
-    return BadProtocol.for_property(name, f"Property '{name}' must be an object, got {got}", raw)
+def _optional_object(raw: Mapping[str, Any], name: str) -> JSONObject:
+    """An optional object property: missing or ``null`` is ``{}``."""
+    value = raw.get(name)
+    if value is None:
+        return {}
+    if type(value) is dict:
+        return value
+    got = _json_type(value)
+    raise BadProtocol.for_property(name, f"Property '{name}' must be an object, got {got}", raw)
 
 
 def _json_type(value: Any) -> str:
