@@ -58,15 +58,13 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         self.registry = Registry()
         self.dispatcher = Dispatcher(self.registry)
         events_view = _events_view_for(self.dispatcher)
-        self.add_url_rule(events_url, "events", events_view, methods=["POST"])
-        # The trailing-slash twin is served directly and kept out of the OpenAPI spec.
-        FlaskBlueprint.add_url_rule(
-            self,
-            events_url.rstrip("/") + "/",
-            "events_slash",
-            events_view,
-            methods=["POST"],
-        )
+        events_rule = events_url.rstrip("/") or "/"
+        self.add_url_rule(events_rule, "events", events_view, methods=["POST"])
+        if events_rule != "/":
+            # The trailing-slash twin is served directly, kept out of the OpenAPI spec.
+            FlaskBlueprint.add_url_rule(
+                self, events_rule + "/", "events_slash", events_view, methods=["POST"]
+            )
         if doc_url is not None:
             FlaskBlueprint.add_url_rule(self, doc_url, "doc", self._doc_view)
         self.record(self._on_register)

@@ -20,7 +20,7 @@ from flask_events import (
     redirect_event,
     response_event,
 )
-from flask_events.codec import dumps, loads
+from flask_events.codec import dumps
 
 from .conftest import GO_MOCK_EVENT, envelope
 
@@ -148,25 +148,6 @@ def test_huge_integers_round_trip_exactly(value):
     assert b'"big":%d' % value in response_event(event, event.payload).to_json()
 
 
-def test_long_digit_strings_do_not_change_values():
-    event = parse_event(raw(payload={"card": "12345678901234567890", "x": 0.1234567890123456789}))
-    assert event.payload == {"card": "12345678901234567890", "x": 0.1234567890123456789}
-
-
-@pytest.mark.parametrize("body", [b"NaN", b'{"a": Infinity}', b"[" * 100_000 + b"]" * 100_000])
-def test_codec_rejects_non_json_constants_and_deep_nesting(body):
-    with pytest.raises(ValueError):
-        loads(body)
-
-
-def test_codec_falls_back_for_non_string_keys_and_refuses_the_unserializable():
-    assert loads(dumps({1: "a", "b": 2**65})) == {"1": "a", "b": 2**65}
-    with pytest.raises(TypeError):
-        dumps({"x": object()})
-    with pytest.raises(TypeError):
-        dumps({"x": object(), "big": 2**65})
-
-
 def test_to_dict_has_all_eight_keys_in_wire_order():
     event = parse_event(raw(auth={"token": "t"}, identity={"userId": 1}))
     wire = event.to_dict()
@@ -246,17 +227,6 @@ def test_random_id_is_fresh_uuid4():
 def test_event_defaults_have_fresh_ids():
     a, b = Event("x", 1), Event("x", 1)
     assert a.id != b.id and a.flow_id != b.flow_id
-
-
-def test_deep_nesting_with_long_numbers_never_escapes_as_recursion_error():
-    body = b"[" * 1000 + b"12345678901234567890123" + b"]" * 1000
-    try:
-        value = loads(body)
-    except ValueError:
-        return
-    for _ in range(1000):
-        value = value[0]
-    assert value == 12345678901234567890123
 
 
 def test_typed_error_repr_and_str():

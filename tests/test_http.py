@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from flask_smorest import Api
 
-from flask_events import Event, random_id
+from flask_events import Event, EventsBlueprint, random_id
 from flask_events.codec import dumps
 
 from .conftest import GO_MOCK_EVENT, envelope, make_blueprint
@@ -271,3 +271,18 @@ def test_odd_content_length_headers_get_an_event_answer(client, declared):
     )
     assert response.status_code == 200 and response.mimetype == "application/json"
     assert response.json["name"] == "badProtocol"  # werkzeug reads no body for these
+
+
+@pytest.mark.parametrize(
+    ("events_url", "paths"),
+    [("/ev", ["/ev", "/ev/"]), ("/ev/", ["/ev", "/ev/"]), ("/", ["/"])],
+)
+def test_custom_events_url(events_url, paths):
+    events = EventsBlueprint("events", __name__, events_url=events_url)
+    events.add("echo", 1, lambda event: event.payload)
+    app = Flask(__name__)
+    app.register_blueprint(events, url_prefix="/api")
+    client = app.test_client()
+    for path in paths:
+        response, body = post(client, dumps(envelope("echo", 1, 7)), path="/api" + path)
+        assert response.status_code == 200 and body["payload"] == 7

@@ -1,0 +1,62 @@
+"""The JSON codec: exact integers of any size, strict JSON, clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from flask_events import parse_event
+from flask_events.codec import dumps, loads
+
+from .conftest import envelope
+
+
+def test_long_digit_strings_do_not_change_values():
+    event = parse_event(
+        envelope(payload={"card": "12345678901234567890", "x": 0.1234567890123456789})
+    )
+    assert event.payload == {"card": "12345678901234567890", "x": 0.1234567890123456789}
+
+
+@pytest.mark.parametrize("body", [b"NaN", b'{"a": Infinity}', b"[" * 100_000 + b"]" * 100_000])
+def test_codec_rejects_non_json_constants_and_deep_nesting(body):
+    with pytest.raises(ValueError):
+        loads(body)
+
+
+def test_codec_falls_back_for_non_string_keys_and_refuses_the_unserializable():
+    assert loads(dumps({1: "a", "b": 2**65})) == {"1": "a", "b": 2**65}
+    with pytest.raises(TypeError):
+        dumps({"x": object()})
+    with pytest.raises(TypeError):
+        dumps({"x": object(), "big": 2**65})
+
+
+def test_deep_nesting_with_long_numbers_never_escapes_as_recursion_error():
+    body = b"[" * 1000 + b"12345678901234567890123" + b"]" * 1000
+    try:
+        value = loads(body)
+    except ValueError:
+        return
+    for _ in range(1000):
+        value = value[0]
+    assert value == 12345678901234567890123
+
+
+@pytest.mark.parametrize(
+    "text",
+    [b'{"a": 1e400}', b'"\\ud800"', b'{"a":1} x', b"\xef\xbb\xbf{}", b"{1: 2}", b'"\x01"'],
+)
+def test_codec_rejects_what_json_does_not_allow(text):
+    with pytest.raises(ValueError):
+        loads(text)
+
+
+def test_codec_reads_str_and_buffers_alike():
+    assert loads('{"a": [1, 2]}') == loads(bytearray(b'{"a": [1, 2]}')) == {"a": [1, 2]}
+    assert loads(memoryview(b'{"a": 18446744073709551616}')) == {"a": 2**64}
+    with pytest.raises(ValueError, match="UTF-8"):
+        loads('{"a": "\ud800"}')
+
+
+def test_duplicate_keys_keep_the_last_value():
+    assert loads(b'{"a": 1, "a": 2}') == {"a": 2}
