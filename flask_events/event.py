@@ -170,9 +170,13 @@ def parse_event(data: Union[bytes, bytearray, memoryview, str, Mapping[str, Any]
         and flow_id
     ):
         raise _first_bad_property(raw)
-    identity = _optional_object(raw, "identity")
-    auth = _optional_object(raw, "auth")
-    metadata = _optional_object(raw, "metadata")
+    identity, auth, metadata = raw.get("identity"), raw.get("auth"), raw.get("metadata")
+    if type(identity) is not dict:
+        identity = _optional_object(raw, "identity")
+    if type(auth) is not dict:
+        auth = _optional_object(raw, "auth")
+    if type(metadata) is not dict:
+        metadata = _optional_object(raw, "metadata")
     return Event(name, version, event_id, flow_id, payload, identity, auth, metadata)
 
 
