@@ -37,6 +37,10 @@ GO_MOCK_EVENT = b"""
 }"""
 
 
+#: The keys of every event the server emits, in their wire order (PROTOCOL §2).
+WIRE_KEYS = ["name", "version", "id", "flowId", "payload", "identity", "auth", "metadata"]
+
+
 def envelope(name: str = "echo", version: int = 1, payload: Any = None, **extra: Any) -> dict:
     """A valid request envelope as a dict."""
     return {

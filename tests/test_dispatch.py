@@ -10,7 +10,7 @@ import pytest
 from flask_events import Dispatcher, Event, EventError, Registry, errors
 from flask_events.codec import dumps
 
-from .conftest import envelope
+from .conftest import WIRE_KEYS, envelope
 
 SENDER = object()
 
@@ -178,16 +178,7 @@ def test_registrations_after_creation_are_served(registry, dispatcher):
 def test_bad_protocol_reply(dispatcher):
     reply, body = handle(dispatcher, b"{nope")
     assert reply.status == 200 and body["name"] == "badProtocol"
-    assert list(body) == [
-        "name",
-        "version",
-        "id",
-        "flowId",
-        "payload",
-        "identity",
-        "auth",
-        "metadata",
-    ]
+    assert list(body) == WIRE_KEYS
 
 
 def test_dispatch_and_encode_are_the_steps_of_handle(dispatcher):

@@ -22,7 +22,7 @@ from flask_events import (
 )
 from flask_events.codec import dumps
 
-from .conftest import GO_MOCK_EVENT, envelope
+from .conftest import GO_MOCK_EVENT, WIRE_KEYS, envelope
 
 
 def raw(**changes):
@@ -151,16 +151,7 @@ def test_huge_integers_round_trip_exactly(value):
 def test_to_dict_has_all_eight_keys_in_wire_order():
     event = parse_event(raw(auth={"token": "t"}, identity={"userId": 1}))
     wire = event.to_dict()
-    assert list(wire) == [
-        "name",
-        "version",
-        "id",
-        "flowId",
-        "payload",
-        "identity",
-        "auth",
-        "metadata",
-    ]
+    assert list(wire) == WIRE_KEYS
     assert wire["auth"] == {"token": "t"}
     assert event.to_dict(include_auth=False)["auth"] == {}
     assert json.loads(event.to_json(include_auth=False))["auth"] == {}

@@ -12,7 +12,7 @@ from flask_smorest import Api
 from flask_events import Event, EventsBlueprint, random_id
 from flask_events.codec import dumps
 
-from .conftest import GO_MOCK_EVENT, envelope, make_blueprint
+from .conftest import GO_MOCK_EVENT, WIRE_KEYS, envelope, make_blueprint
 
 GO_FLOW_ID = "d00a5c99-ea0e-4b39-bfdc-bf1028a9c95f"
 
@@ -101,16 +101,7 @@ def test_every_protocol_outcome_is_200_json(client, event, expected_name):
     assert response.status_code == 200
     assert response.mimetype == "application/json"
     assert body["name"] == expected_name
-    assert list(body) == [
-        "name",
-        "version",
-        "id",
-        "flowId",
-        "payload",
-        "identity",
-        "auth",
-        "metadata",
-    ]
+    assert list(body) == WIRE_KEYS
 
 
 @pytest.mark.parametrize(
