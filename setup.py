@@ -19,7 +19,7 @@ setup(
     long_description_content_type="text/markdown",
     license="MIT",
     packages=find_packages(include=["flask_events", "flask_events.*"]),
-    package_data={"flask_events": ["py.typed", "templates/flask_events/*.html"]},
+    package_data={"flask_events": ["py.typed", "templates/flask_events/*.html", "static/*"]},
     include_package_data=True,
     python_requires=">=3.9",
     install_requires=[

@@ -1,20 +1,22 @@
 """The example's events: bank accounts kept in memory.
 
 Amounts are integers in cents. The caller is identified by ``identity.userId``
-(or ``identity.user.id``); ``metadata.origin`` is recorded on new accounts.
+(or ``identity.user.id``); ``metadata.origin`` is recorded on new accounts. Payloads
+are declared with marshmallow schemas (see :mod:`example_app.schemas`), so a bad
+payload is answered ``<name>:badRequest`` before a handler runs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import threading
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Optional
 
 from flask import current_app
 
 from flask_events import (
-    BadRequest,
     Event,
     EventsBlueprint,
     Forbidden,
@@ -24,7 +26,25 @@ from flask_events import (
     redirect_event,
 )
 
+from .schemas import (
+    AccountRefSchema,
+    AccountSchema,
+    MovementSchema,
+    OpenAccountSchema,
+    OpenAccountV2Schema,
+)
+
 events = EventsBlueprint("events", __name__)
+events.add_batch("batch", 1)
+
+ACCOUNT_EXAMPLE = {
+    "id": 1,
+    "owner": "7",
+    "currency": "BRL",
+    "balance": 0,
+    "origin": "app",
+    "nickname": None,
+}
 
 
 @dataclass
@@ -34,6 +54,7 @@ class Account:
     currency: str
     balance: int = 0
     origin: str = "unknown"
+    nickname: Optional[str] = None
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -45,9 +66,11 @@ class AccountStore:
         self._ids = itertools.count(1)
         self.lock = threading.Lock()
 
-    def open(self, owner: str, currency: str, origin: str) -> Account:
+    def open(
+        self, owner: str, currency: str, origin: str, nickname: Optional[str] = None
+    ) -> Account:
         with self.lock:
-            account = Account(next(self._ids), owner, currency, origin=origin)
+            account = Account(next(self._ids), owner, currency, origin=origin, nickname=nickname)
             self._accounts[account.id] = account
             return account
 
@@ -78,72 +101,101 @@ def _caller(event: Event) -> str:
     return str(user)
 
 
-def _own_account(event: Event) -> Account:
-    payload = event.payload if isinstance(event.payload, dict) else {}
-    account = _store().get(payload.get("accountId"))
+def _own_account(event: Event, account_id: int) -> Account:
+    account = _store().get(account_id)
     if account.owner != _caller(event):
         raise Forbidden("This account belongs to someone else", code="NOT_ACCOUNT_OWNER")
     return account
 
 
-def _amount(event: Event) -> int:
-    payload = event.payload if isinstance(event.payload, dict) else {}
-    amount = payload.get("amount")
-    if type(amount) is not int or amount <= 0:
-        raise BadRequest(
-            "amount must be a positive integer (cents)",
-            code="INVALID_AMOUNT",
-            parameters={"amount": amount},
-        )
-    return amount
+def _open(event: Event, data: dict[str, Any]) -> Account:
+    origin = str(event.metadata.get("origin", "unknown"))
+    account = _store().open(_caller(event), data["currency"].upper(), origin, data.get("nickname"))
+    if data.get("initialDeposit"):
+        with _store().lock:
+            account.balance += data["initialDeposit"]
+    return account
 
 
-def _view(account: Account) -> dict[str, Any]:
-    data = asdict(account)
-    del data["history"]
-    return data
-
-
-@events.handler("account:open", 1)
-def open_account(event: Event) -> dict[str, Any]:
+@events.handler(
+    "account:open",
+    1,
+    input=OpenAccountSchema,
+    output=AccountSchema,
+    example=({"currency": "BRL"}, ACCOUNT_EXAMPLE),
+)
+def open_account(event: Event, data: dict[str, Any]) -> Account:
     """Open an account for the caller (``identity.userId``).
 
-    Payload: ``{"currency": "BRL"}``. ``metadata.origin`` is recorded on the account.
+    ``metadata.origin`` is recorded on the account.
     """
-    payload = event.payload if isinstance(event.payload, dict) else {}
-    currency = payload.get("currency", "BRL")
-    if not isinstance(currency, str) or len(currency) != 3:
-        raise BadRequest("currency must be a 3-letter code", code="INVALID_CURRENCY")
-    origin = str(event.metadata.get("origin", "unknown"))
-    return _view(_store().open(_caller(event), currency.upper(), origin))
+    return _open(event, data)
 
 
-@events.handler("account:get", 1)
-def get_account(event: Event) -> dict[str, Any]:
-    """The caller's account ``{"accountId": 1}``; ``notFound`` if there is none."""
-    return _view(_own_account(event))
+@events.handler(
+    "account:open",
+    2,
+    input=OpenAccountV2Schema,
+    output=AccountSchema,
+    example=(
+        {"currency": "USD", "nickname": "travel", "initialDeposit": 5000},
+        {**ACCOUNT_EXAMPLE, "currency": "USD", "nickname": "travel", "balance": 5000},
+    ),
+)
+def open_account_v2(event: Event, data: dict[str, Any]) -> Account:
+    """Open an account, with a nickname and an initial deposit (cents)."""
+    return _open(event, data)
 
 
-@events.handler("account:list", 1)
-def list_accounts(event: Event) -> list[dict[str, Any]]:
+@events.handler(
+    "account:get",
+    1,
+    input=AccountRefSchema,
+    output=AccountSchema,
+    example=({"accountId": 1}, ACCOUNT_EXAMPLE),
+)
+def get_account(event: Event, data: dict[str, Any]) -> Account:
+    """The caller's account; ``notFound`` if there is none, ``forbidden`` if it is
+    someone else's.
+    """
+    return _own_account(event, data["accountId"])
+
+
+@events.handler("account:list", 1, output=AccountSchema(many=True))
+def list_accounts(event: Event) -> list[Account]:
     """Every account of the caller."""
-    return [_view(a) for a in _store().owned_by(_caller(event))]
+    return _store().owned_by(_caller(event))
 
 
-@events.handler("account:deposit", 1)
-def deposit(event: Event) -> dict[str, Any]:
-    """Add ``amount`` cents to the account: ``{"accountId": 1, "amount": 1000}``."""
-    account, amount = _own_account(event), _amount(event)
+@events.handler(
+    "account:deposit",
+    1,
+    input=MovementSchema,
+    output=AccountSchema,
+    example=({"accountId": 1, "amount": 1000}, {**ACCOUNT_EXAMPLE, "balance": 1000}),
+)
+def deposit(event: Event, data: dict[str, Any]) -> Account:
+    """Add ``amount`` cents to the account."""
+    account = _own_account(event, data["accountId"])
     with _store().lock:
-        account.balance += amount
-        account.history.append({"type": "deposit", "amount": amount, "flowId": event.flow_id})
-    return _view(account)
+        account.balance += data["amount"]
+        account.history.append(
+            {"type": "deposit", "amount": data["amount"], "flowId": event.flow_id}
+        )
+    return account
 
 
-@events.handler("account:withdraw", 1)
-def withdraw(event: Event) -> dict[str, Any]:
+@events.handler(
+    "account:withdraw",
+    1,
+    input=MovementSchema,
+    output=AccountSchema,
+    example=({"accountId": 1, "amount": 300}, {**ACCOUNT_EXAMPLE, "balance": 700}),
+)
+def withdraw(event: Event, data: dict[str, Any]) -> Account:
     """Take ``amount`` cents from the account; ``unprocessable`` if funds are short."""
-    account, amount = _own_account(event), _amount(event)
+    account = _own_account(event, data["accountId"])
+    amount = data["amount"]
     with _store().lock:
         if amount > account.balance:
             raise Unprocessable(
@@ -153,13 +205,20 @@ def withdraw(event: Event) -> dict[str, Any]:
             )
         account.balance -= amount
         account.history.append({"type": "withdraw", "amount": amount, "flowId": event.flow_id})
-    return _view(account)
+    return account
 
 
-@events.handler("account:statement", 1)
-def statement(event: Event) -> Event:
+@events.handler("account:statement", 1, input=AccountRefSchema)
+def statement(event: Event, data: dict[str, Any]) -> Event:
     """Statements moved to the reports service: answers a redirect to it."""
-    account = _own_account(event)
+    account = _own_account(event, data["accountId"])
     return redirect_event(
         event, "https://reports.example.com/statements", {"accountId": account.id}
     )
+
+
+@events.handler("rates:get", 1, example=({}, {"BRL": 1.0, "USD": 0.18, "EUR": 0.17}))
+async def exchange_rates(event: Event) -> dict[str, float]:
+    """Exchange rates from BRL (an ``async def`` handler: it awaits a slow source)."""
+    await asyncio.sleep(0.01)  # stands for an HTTP call to a rates provider
+    return {"BRL": 1.0, "USD": 0.18, "EUR": 0.17}

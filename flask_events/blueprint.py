@@ -1,22 +1,23 @@
-"""EventsBlueprint: the HTTP binding of the protocol and the /doc page."""
+"""EventsBlueprint: the HTTP binding of the protocol, and the documentation routes."""
 
 from __future__ import annotations
 
 import os
 from typing import Any, Callable, Optional, TypeVar
-from urllib.parse import quote
 
 from flask import Blueprint as FlaskBlueprint
-from flask import Flask, Request, Response, current_app, render_template, request
+from flask import Flask, Request, Response, current_app, jsonify, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
 from flask_smorest import Blueprint as SmorestBlueprint
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
-from .dispatch import Dispatcher, Reply
+from . import docs
+from .batch import BatchHandler, BatchPayload
+from .dispatch import Dispatcher, Reply, Settings
 from .errors import BadProtocol
 from .registry import HandlerSpec, Registry
 
-__all__ = ["EventsBlueprint", "DEFAULT_CONFIG"]
+__all__ = ["DEFAULT_CONFIG", "EventsBlueprint"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -24,23 +25,37 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_CONFIG: dict[str, Any] = {
     # Largest request body accepted, in bytes; larger gets HTTP 413 + badProtocol.
     "EVENTS_MAX_CONTENT_LENGTH": 1024 * 1024,
+    # Check handlers' results against their output schema; None: in debug or testing.
+    "EVENTS_VALIDATE_OUTPUT": None,
+    # Most sub-events in one batch; more is answered <batch>:badRequest.
+    "EVENTS_BATCH_MAX_EVENTS": 100,
+    # Most sub-events of a parallel batch running at once.
+    "EVENTS_BATCH_MAX_WORKERS": 16,
 }
 
-_TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+_BATCH_DOC = """Run several events in one round trip.
+
+The payload is ``{"parallel": bool, "events": [envelope, ...]}``; the answer's payload
+is the list of the sub-events' response events, in input order, failures included.
+With ``"parallel": true`` the sub-events run at once. A batch cannot contain a batch."""
 
 
 class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
-    """A blueprint that serves events: ``POST <prefix>/events`` and ``GET <prefix>/doc``.
+    """A blueprint that serves events: ``POST <prefix>/events`` and its documentation
+    (``GET <prefix>/doc``, ``/doc.json`` and ``/openapi.json``).
 
     It is a :class:`flask_smorest.Blueprint`, so it can be registered on a Flask app
-    or on a flask-smorest ``Api``; register it under any ``url_prefix``, or several
-    times under different names.
+    or on a flask-smorest ``Api`` (whose OpenAPI document then describes every event);
+    register it under any ``url_prefix``, or several times under different names.
 
     :param name: the blueprint's name.
     :param import_name: usually ``__name__``.
     :param events_url: the rule of the events endpoint (also served with a trailing
         slash, without redirect).
-    :param doc_url: the rule of the documentation page, or ``None`` for none.
+    :param doc_url: the rule of the documentation page, or ``None`` for no
+        documentation routes at all.
     :param kwargs: passed on to :class:`flask_smorest.Blueprint`.
     """
 
@@ -53,10 +68,12 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         doc_url: Optional[str] = "/doc",
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("template_folder", _TEMPLATES)
+        kwargs.setdefault("template_folder", os.path.join(_PACKAGE, "templates"))
+        kwargs.setdefault("static_folder", os.path.join(_PACKAGE, "static"))
+        kwargs.setdefault("static_url_path", "/events-static")
         super().__init__(name, import_name, **kwargs)
         self.registry = Registry()
-        self.dispatcher = Dispatcher(self.registry)
+        self.dispatcher = Dispatcher(self.registry, _settings)
         events_view = _events_view_for(self.dispatcher)
         events_rule = events_url.rstrip("/") or "/"
         self.add_url_rule(events_rule, "events", events_view, methods=["POST"])
@@ -66,36 +83,88 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
                 self, events_rule + "/", "events_slash", events_view, methods=["POST"]
             )
         if doc_url is not None:
+            base = doc_url.rstrip("/")
             FlaskBlueprint.add_url_rule(self, doc_url, "doc", self._doc_view)
+            FlaskBlueprint.add_url_rule(self, base + ".json", "doc_json", self._doc_json_view)
+            FlaskBlueprint.add_url_rule(
+                self, base.rsplit("/", 1)[0] + "/openapi.json", "openapi", self._openapi_view
+            )
         self.record(self._on_register)
 
     # -- registration ----------------------------------------------------------
 
-    def handler(self, name: str, version: int, *, doc: Optional[str] = None) -> Callable[[F], F]:
+    def handler(
+        self,
+        name: str,
+        version: int,
+        *,
+        input: Any = None,
+        output: Any = None,
+        example: Optional[tuple[Any, Any]] = None,
+        doc: Optional[str] = None,
+    ) -> Callable[[F], F]:
         """Decorator: register the function as the handler of ``(name, version)``.
 
-        The handler receives the request :class:`~flask_events.Event` and returns a
-        JSON-able payload (answered as ``<name>:response``), an ``Event`` (sent as
-        is), or raises an :class:`~flask_events.EventError`. The function is returned
-        unchanged.
+        The handler receives the request :class:`~flask_events.Event` — and, when an
+        ``input`` schema is declared, the payload loaded through it as a second
+        argument — and returns a JSON-able payload (answered ``<name>:response``), an
+        ``Event`` (sent as is), or raises an :class:`~flask_events.EventError`. It may
+        be ``async def``. The function is returned unchanged.
 
+        :param input: a marshmallow schema (class or instance) or a pydantic model
+            the payload must match; a payload that does not is answered
+            ``<name>:badRequest`` / ``INVALID_PAYLOAD`` and the handler does not run.
+        :param output: likewise, for the result, which is dumped through it.
+        :param example: ``(input_example, output_example)``, checked against the
+            schemas at registration and shown on /doc.
         :param doc: documentation for /doc; the function's docstring by default.
         :raises DuplicateHandlerError: if ``(name, version)`` is taken.
+        :raises ExampleError: if an example does not match its schema.
         """
 
         def decorator(func: F) -> F:
-            self.add(name, version, func, doc=doc)
+            self.add(name, version, func, input=input, output=output, example=example, doc=doc)
             return func
 
         return decorator
 
     def add(
-        self, name: str, version: int, func: Callable[..., Any], *, doc: Optional[str] = None
+        self,
+        name: str,
+        version: int,
+        func: Callable[..., Any],
+        *,
+        input: Any = None,
+        output: Any = None,
+        example: Optional[tuple[Any, Any]] = None,
+        doc: Optional[str] = None,
     ) -> HandlerSpec:
-        """Register ``func`` for ``(name, version)``: the twin of :meth:`handler`
-        and of the Go library's ``mux.Add``.
+        """Register ``func`` for ``(name, version)``: the twin of :meth:`handler` and
+        of the Go library's ``mux.Add``.
         """
-        return self.registry.add(name, version, func, doc=doc)
+        return self.registry.add(
+            name, version, func, input=input, output=output, example=example, doc=doc
+        )
+
+    def add_batch(
+        self, name: str = "batch", version: int = 1, *, doc: Optional[str] = None
+    ) -> HandlerSpec:
+        """Register the batch event (the Go library's ``mux.Add("batch", 1, Batch(mux))``).
+
+        Its sub-events are any events of this blueprint except batches; their number
+        is capped by ``EVENTS_BATCH_MAX_EVENTS``, and a parallel batch runs at most
+        ``EVENTS_BATCH_MAX_WORKERS`` of them at once.
+        """
+        example = ({"parallel": True, "events": [docs.example_batch_item()]}, None)
+        return self.registry.add(
+            name,
+            version,
+            BatchHandler(self.dispatcher),
+            input=BatchPayload,
+            example=example,
+            doc=doc if doc is not None else _BATCH_DOC,
+            is_batch=True,
+        )
 
     def _on_register(self, state: BlueprintSetupState) -> None:
         app = state.app
@@ -103,18 +172,41 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
             app.config.setdefault(key, value)
         app.extensions.setdefault("events", {})[state.name] = self
 
-    # -- views -------------------------------------------------------------------
+    def register_views_in_doc(self, api: Any, app: Flask, spec: Any, **kwargs: Any) -> None:
+        """Describe every event in the OpenAPI document of a flask-smorest ``Api``."""
+        operation = docs.events_operation(self.registry, spec)
+        self._docs["events"]["post"]["manual_doc"] = operation
+        super().register_views_in_doc(api, app, spec, **kwargs)
+
+    # -- documentation views ---------------------------------------------------------
 
     def _doc_view(self) -> str:
-        events = [
-            {"spec": spec, "anchor": doc_anchor(spec.name, spec.version)} for spec in self.registry
-        ]
-        return render_template("flask_events/doc.html", events=events, title=self.name)
+        return render_template(
+            "flask_events/doc.html",
+            title=self.name,
+            events=docs.catalogue(self.registry),
+            events_url=url_for(".events"),
+        )
+
+    def _doc_json_view(self) -> Response:
+        return jsonify(docs.catalogue(self.registry))
+
+    def _openapi_view(self) -> Response:
+        document = docs.openapi_document(
+            self.registry, path=url_for(".events"), title=f"{self.name} events"
+        )
+        return jsonify(document)
 
 
-def doc_anchor(name: str, version: int) -> str:
-    """The unique HTML id of an event's section on /doc (``name/vN``, percent-encoded)."""
-    return quote(f"{name}/v{version}", safe=":/")
+def _settings(app: Flask) -> Settings:
+    """The dispatcher's settings, from the app's configuration."""
+    config = app.config
+    validate = config["EVENTS_VALIDATE_OUTPUT"]
+    return Settings(
+        validate_output=bool(app.debug or app.testing) if validate is None else bool(validate),
+        batch_max_events=config["EVENTS_BATCH_MAX_EVENTS"],
+        batch_max_workers=config["EVENTS_BATCH_MAX_WORKERS"],
+    )
 
 
 def _events_view_for(dispatcher: Dispatcher) -> Callable[[], Response]:

@@ -19,7 +19,10 @@ __all__ = ["dumps", "loads"]
 
 Data = Union[bytes, bytearray, memoryview, str]
 
-_decode = msgspec.json.Decoder().decode
+#: Decodes JSON bytes or str; raises one of :data:`DECODE_ERRORS` (see :func:`loads`).
+decode = msgspec.json.Decoder().decode
+#: What :data:`decode` raises on bad input; :func:`describe` turns it into a message.
+DECODE_ERRORS = (msgspec.MsgspecError, ValueError, RecursionError)
 _orjson_dumps = orjson.dumps
 
 
@@ -32,13 +35,18 @@ def loads(data: Data) -> Any:
         limit; the message says what is wrong without quoting the input.
     """
     try:
-        return _decode(data)
-    except UnicodeError:
-        raise ValueError("the text is not valid UTF-8") from None
-    except (msgspec.MsgspecError, ValueError) as exc:
-        raise ValueError(str(exc)) from None
-    except RecursionError:
-        raise ValueError("JSON is nested too deeply") from None
+        return decode(data)
+    except DECODE_ERRORS as exc:
+        raise ValueError(describe(exc)) from None
+
+
+def describe(error: BaseException) -> str:
+    """A message for a decoding error that never quotes the input."""
+    if isinstance(error, UnicodeError):
+        return "the text is not valid UTF-8"
+    if isinstance(error, RecursionError):
+        return "JSON is nested too deeply"
+    return str(error)
 
 
 def dumps(value: Any) -> bytes:

@@ -8,12 +8,15 @@ module does not import Flask; the caller passes the signal sender (the app).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from time import perf_counter
-from typing import Any, Mapping, NamedTuple, Optional, Union
+from typing import Any, Callable, Mapping, NamedTuple, Optional, Union
 
 import orjson
 
-from .errors import BadProtocol, EventError, EventNotFound
+from . import coroutines
+from .context import _handling
+from .errors import BadProtocol, BadRequest, EventError, EventNotFound
 from .event import (
     Event,
     bad_protocol_event,
@@ -22,9 +25,10 @@ from .event import (
     response_event,
 )
 from .registry import HandlerSpec, Registry
+from .schemas import PayloadValidationError
 from .signals import error_noticed, event_error_noticed, event_finished, event_started, send
 
-__all__ = ["Dispatcher", "Reply"]
+__all__ = ["Dispatcher", "Reply", "Settings"]
 
 logger = logging.getLogger("flask_events")
 
@@ -36,6 +40,20 @@ class UnhandledError(EventError):
 
     code = "UNHANDLED_ERROR"
     message = "An unexpected error occurred while handling the event"
+
+
+class InvalidPayload(BadRequest):
+    """The payload does not match the handler's input schema (PROTOCOL §2)."""
+
+    code = "INVALID_PAYLOAD"
+    message = "The payload does not match the event's schema"
+
+
+class InvalidResponse(Exception):
+    """A handler's result does not match its output schema (checked in debug/testing).
+
+    Not an :class:`EventError`: it is a server bug, answered ``<name>:error``.
+    """
 
 
 class UnserializableResponse(EventError):
@@ -62,14 +80,31 @@ _new_reply = tuple.__new__
 _orjson_dumps = orjson.dumps
 
 
+@dataclass(frozen=True)
+class Settings:
+    """Per-sender settings the dispatcher asks for when it needs them."""
+
+    #: Check dumped results against the output schema (a mismatch is an error).
+    validate_output: bool = False
+    #: Most sub-events in one batch.
+    batch_max_events: int = 100
+    #: Most sub-events of one parallel batch running at once.
+    batch_max_workers: int = 16
+
+
 class Dispatcher:
     """Runs events against the handlers of one :class:`~flask_events.registry.Registry`.
 
     :param registry: the handlers to serve; later registrations are seen at once.
+    :param settings: returns the :class:`Settings` for a signal sender (the app);
+        called only when output validation or a batch needs them.
     """
 
-    def __init__(self, registry: Registry) -> None:
+    def __init__(
+        self, registry: Registry, settings: Callable[[Any], Settings] = lambda sender: Settings()
+    ) -> None:
         self.registry = registry
+        self.settings = settings
         self._handlers = registry._handlers
 
     def handle(self, data: Input, *, sender: Any, transport: str = "http") -> Reply:
@@ -89,7 +124,7 @@ class Dispatcher:
         if spec is None:
             response = self._not_found(request, sender, transport)
         else:
-            response = self._run(spec, request, sender, transport)
+            response = self._execute(spec, request, sender, transport)[0]
         try:  # the common case inline; encode() handles what orjson refuses
             body = _orjson_dumps(response.to_dict(include_auth=False))
         except TypeError:
@@ -137,42 +172,117 @@ class Dispatcher:
         return error_response_event(request, error)
 
     def _run(self, spec: HandlerSpec, request: Event, sender: Any, transport: str) -> Event:
+        return self._execute(spec, request, sender, transport)[0]
+
+    def _execute(
+        self, spec: HandlerSpec, request: Event, sender: Any, transport: str
+    ) -> tuple[Event, Optional[Exception]]:
+        """Run one handler: signals, input, call, output. Returns the response event
+        and the exception the handler raised (``None`` if it returned).
+        """
         if event_started.receivers:
             send(event_started, sender, event=request, transport=transport)
         timed = bool(event_finished.receivers)
         start = perf_counter() if timed else 0.0
-        error: Optional[Exception] = None
+        token = _handling.set((request, sender, transport))
         try:
-            result = spec.func(request)
-        except EventError as exc:
-            error = exc
-            response = error_response_event(request, exc)
+            if spec.input is None:
+                result = spec.func(request)
+            else:
+                result = spec.func(request, _load_input(spec, request))
+            if spec.is_async:
+                result = coroutines.run(result)
+            if spec.output is None and type(result) is not Event:
+                response = response_event(request, result)  # the common case, inline
+            else:
+                response = self._response(spec, request, result, sender)
+            error = None
         except Exception as exc:
-            error = exc
-            logger.error(
-                "handler %s failed for event %r v%s (id=%s, flowId=%s)",
-                spec.qualname,
-                request.name,
-                request.version,
-                request.id,
-                request.flow_id,
-                exc_info=True,
-            )
-            response = error_response_event(request, UnhandledError())
-        else:
-            response = (
-                result
-                if type(result) is Event or isinstance(result, Event)
-                else (response_event(request, result))
-            )
+            response, error = self._failure(spec, request, exc), exc
+        finally:
+            _handling.reset(token)
         if timed:
-            send(
-                event_finished,
-                sender,
-                event=request,
-                response=response,
-                error=error,
-                duration=perf_counter() - start,
-                transport=transport,
-            )
-        return response
+            self._finished(request, response, error, start, sender, transport)
+        return response, error
+
+    async def _execute_async(
+        self, spec: HandlerSpec, request: Event, sender: Any, transport: str
+    ) -> tuple[Event, Optional[Exception]]:
+        """:meth:`_execute` for an ``async def`` handler, awaited on the running loop."""
+        if event_started.receivers:
+            send(event_started, sender, event=request, transport=transport)
+        start = perf_counter()
+        _handling.set((request, sender, transport))  # this task's own context
+        try:
+            if spec.input is None:
+                result = await spec.func(request)
+            else:
+                result = await spec.func(request, _load_input(spec, request))
+            response = self._response(spec, request, result, sender)
+            error = None
+        except Exception as exc:
+            response, error = self._failure(spec, request, exc), exc
+        if event_finished.receivers:
+            self._finished(request, response, error, start, sender, transport)
+        return response, error
+
+    def _response(self, spec: HandlerSpec, request: Event, result: Any, sender: Any) -> Event:
+        if isinstance(result, Event):
+            return result
+        if spec.output is not None:
+            result = spec.output.dump(result)
+            if self.settings(sender).validate_output:
+                _check_output(spec, result)
+        return response_event(request, result)
+
+    def _failure(self, spec: HandlerSpec, request: Event, error: Exception) -> Event:
+        if isinstance(error, EventError):
+            return error_response_event(request, error)
+        logger.error(
+            "handler %s failed for event %r v%s (id=%s, flowId=%s)",
+            spec.qualname,
+            request.name,
+            request.version,
+            request.id,
+            request.flow_id,
+            exc_info=error,
+        )
+        return error_response_event(request, UnhandledError())
+
+    @staticmethod
+    def _finished(
+        request: Event,
+        response: Event,
+        error: Optional[Exception],
+        start: float,
+        sender: Any,
+        transport: str,
+    ) -> None:
+        send(
+            event_finished,
+            sender,
+            event=request,
+            response=response,
+            error=error,
+            duration=perf_counter() - start,
+            transport=transport,
+        )
+
+
+def _load_input(spec: HandlerSpec, request: Event) -> Any:
+    assert spec.input is not None
+    try:
+        return spec.input.load(request.payload)
+    except PayloadValidationError as exc:
+        raise InvalidPayload(parameters={"errors": exc.errors}) from None
+
+
+def _check_output(spec: HandlerSpec, dumped: Any) -> None:
+    """Validate a dumped result (debug and testing): a mismatch is a loud server error."""
+    assert spec.output is not None
+    try:
+        spec.output.check(dumped, output=True)
+    except PayloadValidationError as exc:
+        raise InvalidResponse(
+            f"the result of {spec.qualname} does not match {spec.output.name}: {exc.errors}"
+        ) from None

@@ -25,6 +25,7 @@ __all__ = [
     "EventError",
     "EventNotFound",
     "EventsError",
+    "ExampleError",
     "Expired",
     "Forbidden",
     "Gone",
@@ -42,6 +43,10 @@ class EventsError(Exception):
 
 class DuplicateHandlerError(EventsError, ValueError):
     """A second handler was registered for a (name, version) that has one."""
+
+
+class ExampleError(EventsError, ValueError):
+    """A declared example does not match the handler's schema."""
 
 
 class EventError(EventsError):

@@ -24,7 +24,8 @@ __all__ = [
 ]
 
 JSONObject = dict[str, Any]
-_loads = codec.loads
+_decode = codec.decode
+_DECODE_ERRORS = codec.DECODE_ERRORS
 _dumps = codec.dumps
 
 
@@ -144,9 +145,9 @@ def parse_event(data: Union[bytes, bytearray, memoryview, str, Mapping[str, Any]
     """
     if type(data) is bytes or isinstance(data, (str, bytearray, memoryview)):
         try:
-            raw = _loads(data)
-        except ValueError as exc:
-            raise BadProtocol.unreadable(str(exc)) from None
+            raw = _decode(data)
+        except _DECODE_ERRORS as exc:
+            raise BadProtocol.unreadable(codec.describe(exc)) from None
     else:
         raw = data
     if type(raw) is not dict and not isinstance(raw, Mapping):

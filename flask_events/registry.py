@@ -1,4 +1,4 @@
-"""Handlers keyed by (name, version). Transport-free: no Flask import."""
+"""Handlers keyed by (name, version), with what they declare. Transport-free."""
 
 from __future__ import annotations
 
@@ -6,23 +6,35 @@ import inspect
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional
 
-from .errors import DuplicateHandlerError
+from .errors import DuplicateHandlerError, ExampleError
+from .schemas import PayloadSchema, PayloadValidationError, adapt
 
 __all__ = ["HandlerSpec", "Registry"]
 
-#: A handler receives the request :class:`~flask_events.Event` and returns a
-#: JSON-able payload, an ``Event``, or raises an ``EventError``.
+#: A handler receives the request :class:`~flask_events.Event` (and, with an input
+#: schema, the loaded payload) and returns a JSON-able payload, an ``Event``, or
+#: raises an ``EventError``. It may be ``async def``.
 HandlerFunc = Callable[..., Any]
 
 
 @dataclass(frozen=True)
 class HandlerSpec:
-    """A registered handler and what is known about it."""
+    """A registered handler and what it declares."""
 
     name: str
     version: int
     func: HandlerFunc
     doc: str
+    #: The payload schema, or ``None``.
+    input: Optional[PayloadSchema] = None
+    #: The result schema, or ``None``.
+    output: Optional[PayloadSchema] = None
+    #: ``(input example, output example)``, or ``None``.
+    example: Optional[tuple[Any, Any]] = None
+    #: Whether ``func`` is a coroutine function.
+    is_async: bool = False
+    #: Whether this is a batch event (see :mod:`flask_events.batch`).
+    is_batch: bool = False
 
     @property
     def qualname(self) -> str:
@@ -30,6 +42,11 @@ class HandlerSpec:
         module = getattr(self.func, "__module__", None) or "?"
         name = getattr(self.func, "__qualname__", None) or repr(self.func)
         return f"{module}.{name}"
+
+    @property
+    def summary(self) -> str:
+        """The first line of the documentation."""
+        return self.doc.strip().split("\n", 1)[0] if self.doc else ""
 
 
 class Registry:
@@ -39,14 +56,29 @@ class Registry:
         self._handlers: dict[tuple[str, int], HandlerSpec] = {}
 
     def add(
-        self, name: str, version: int, func: HandlerFunc, *, doc: Optional[str] = None
+        self,
+        name: str,
+        version: int,
+        func: HandlerFunc,
+        *,
+        doc: Optional[str] = None,
+        input: Any = None,
+        output: Any = None,
+        example: Optional[tuple[Any, Any]] = None,
+        is_batch: bool = False,
     ) -> HandlerSpec:
         """Register ``func`` for ``(name, version)``.
 
         :param doc: documentation text; the handler's docstring when omitted.
+        :param input: marshmallow schema (class or instance) or pydantic model of
+            the payload.
+        :param output: likewise, for the handler's result.
+        :param example: ``(input_example, output_example)``, checked against the
+            schemas now.
         :raises DuplicateHandlerError: if ``(name, version)`` already has a handler.
+        :raises ExampleError: if an example does not match its schema.
         :raises TypeError: if ``name`` is not a non-empty string, ``version`` not an
-            integer >= 1, or ``func`` not callable.
+            integer >= 1, ``func`` not callable, or a schema of an unknown kind.
         """
         if not isinstance(name, str) or not name:
             raise TypeError(f"event name must be a non-empty string, got {name!r}")
@@ -54,14 +86,26 @@ class Registry:
             raise TypeError(f"event version must be an integer >= 1, got {version!r}")
         if not callable(func):
             raise TypeError(f"handler for {name!r} v{version} is not callable: {func!r}")
-        text = doc if doc is not None else (inspect.getdoc(func) or "")
-        spec = HandlerSpec(name, version, func, text)
+        if example is not None and (not isinstance(example, tuple) or len(example) != 2):
+            raise TypeError(f"example of {name!r} v{version} must be (input, output)")
+        spec = HandlerSpec(
+            name,
+            version,
+            func,
+            doc if doc is not None else (inspect.getdoc(func) or ""),
+            adapt(input),
+            adapt(output),
+            example,
+            _is_async(func),
+            is_batch,
+        )
         existing = self._handlers.get((name, version))
         if existing is not None:
             raise DuplicateHandlerError(
                 f"event {name!r} version {version} is already handled by "
                 f"{existing.qualname}; cannot also register {spec.qualname}"
             )
+        _check_example(spec)
         self._handlers[(name, version)] = spec
         return spec
 
@@ -78,3 +122,28 @@ class Registry:
     def __iter__(self) -> Iterator[HandlerSpec]:
         """Every handler, sorted by name then version."""
         return iter(sorted(self._handlers.values(), key=lambda s: (s.name, s.version)))
+
+
+def _is_async(func: HandlerFunc) -> bool:
+    return inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(
+        getattr(func, "__call__", None)  # noqa: B004 - an object with async __call__
+    )
+
+
+def _check_example(spec: HandlerSpec) -> None:
+    """An example that contradicts its schema is an error, not a page that lies."""
+    if spec.example is None:
+        return
+    for which, schema, value in (
+        ("input", spec.input, spec.example[0]),
+        ("output", spec.output, spec.example[1]),
+    ):
+        if schema is None:
+            continue
+        try:
+            schema.check(value, output=which == "output")
+        except PayloadValidationError as exc:
+            raise ExampleError(
+                f"the {which} example of event {spec.name!r} version {spec.version} "
+                f"does not match {schema.name}: {exc.errors}"
+            ) from None

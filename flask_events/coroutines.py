@@ -1,0 +1,65 @@
+"""Running ``async def`` handlers from synchronous code, without the user wiring a loop.
+
+Each thread keeps one event loop and runs coroutines to completion on it, so loop-bound
+resources (clients, pools) created by handlers stay usable from one event to the next
+in that thread. Transport-free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import threading
+from collections.abc import Awaitable, Coroutine, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+__all__ = ["gather_bounded", "run"]
+
+T = TypeVar("T")
+
+_local = threading.local()
+_helper: ThreadPoolExecutor | None = None
+_helper_lock = threading.Lock()
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` to completion and return its result.
+
+    Uses this thread's loop; if a loop is already running in this thread (the caller
+    is itself async), the coroutine runs on a helper thread's loop instead. The
+    current context (Flask's app and request contexts included) is carried over.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _thread_loop().run_until_complete(coroutine)
+
+    context = contextvars.copy_context()
+    return _helper_pool().submit(context.run, run, coroutine).result()
+
+
+async def gather_bounded(awaitables: Iterable[Awaitable[T]], limit: int) -> list[T]:
+    """Await all ``awaitables`` concurrently, at most ``limit`` at once; results in order."""
+    semaphore = asyncio.Semaphore(max(1, limit))
+
+    async def bounded(awaitable: Awaitable[T]) -> T:
+        async with semaphore:
+            return await awaitable
+
+    return list(await asyncio.gather(*(bounded(a) for a in awaitables)))
+
+
+def _thread_loop() -> asyncio.AbstractEventLoop:
+    loop: asyncio.AbstractEventLoop | None = getattr(_local, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = _local.loop = asyncio.new_event_loop()
+    return loop
+
+
+def _helper_pool() -> ThreadPoolExecutor:
+    global _helper
+    with _helper_lock:
+        if _helper is None:
+            _helper = ThreadPoolExecutor(thread_name_prefix="flask-events-async")
+        return _helper

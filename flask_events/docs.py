@@ -1,0 +1,213 @@
+"""The documentation model: what /doc, /doc.json and the OpenAPI documents show.
+
+Built from a :class:`~flask_events.registry.Registry` only (no Flask import): each
+event with its doc text, JSON Schemas generated from its declared schemas (apispec's
+marshmallow plugin, or pydantic's own), examples, and a ready-to-send example envelope.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+from urllib.parse import quote
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+from .batch import EnvelopeSchema
+from .registry import HandlerSpec, Registry
+from .schemas import MarshmallowSchema, PayloadSchema
+
+__all__ = ["anchor", "catalogue", "events_operation", "openapi_document"]
+
+#: What a batch answers: one response event per sub-event (shown in the docs).
+BATCH_OUTPUT = MarshmallowSchema(EnvelopeSchema(many=True))
+
+_ERROR_PAYLOAD = {
+    "type": "object",
+    "required": ["code", "parameters", "message"],
+    "properties": {
+        "code": {"type": "string"},
+        "parameters": {"type": "object"},
+        "message": {"type": "string"},
+    },
+}
+
+
+def anchor(name: str, version: int) -> str:
+    """The unique HTML id of an event's section on /doc (``name/vN``, percent-encoded)."""
+    return quote(f"{name}/v{version}", safe=":/")
+
+
+def catalogue(registry: Registry) -> list[dict[str, Any]]:
+    """Every event, sorted by name then version, as JSON-able documentation."""
+    specs = list(registry)
+    batchable = [spec for spec in specs if not spec.is_batch][:2]
+    return [entry(spec, batchable) for spec in specs]
+
+
+def entry(spec: HandlerSpec, batchable: Optional[list[HandlerSpec]] = None) -> dict[str, Any]:
+    """One event's documentation; a batch's example holds ``batchable`` events."""
+    output = BATCH_OUTPUT if spec.is_batch else spec.output
+    input_example, output_example = spec.example if spec.example else (None, None)
+    request = example_request(spec)
+    if spec.is_batch and batchable:
+        request["payload"] = {"parallel": True, "events": [example_request(s) for s in batchable]}
+    return {
+        "name": spec.name,
+        "version": spec.version,
+        "anchor": anchor(spec.name, spec.version),
+        "summary": spec.summary,
+        "doc": spec.doc,
+        "async": spec.is_async,
+        "batch": spec.is_batch,
+        "input": _schema_doc(spec.input),
+        "output": _schema_doc(output),
+        "example": None
+        if spec.example is None
+        else {
+            "input": input_example,
+            "output": output_example,
+        },
+        "request": request,
+    }
+
+
+def example_request(spec: HandlerSpec) -> dict[str, Any]:
+    """A request envelope for ``spec``, with the input example as payload."""
+    return {
+        "name": spec.name,
+        "version": spec.version,
+        "id": "00000000-0000-4000-8000-000000000001",
+        "flowId": "00000000-0000-4000-8000-000000000002",
+        "payload": spec.example[0] if spec.example else {},
+        "identity": {},
+        "auth": {},
+        "metadata": {"origin": "doc"},
+    }
+
+
+def example_batch_item() -> dict[str, Any]:
+    """A generic sub-event for a batch example."""
+    return {"name": "some event", "version": 1, "id": "1", "flowId": "f", "payload": {}}
+
+
+def _schema_doc(schema: Optional[PayloadSchema]) -> Optional[dict[str, Any]]:
+    if schema is None:
+        return None
+    return {"name": schema.name, "jsonSchema": schema.json_schema()}
+
+
+# -- OpenAPI ----------------------------------------------------------------------
+
+
+def events_operation(registry: Registry, spec: APISpec) -> dict[str, Any]:
+    """The OpenAPI operation of ``POST <prefix>/events``: the request body is one of
+    the registered events' envelopes with its payload schema, and so are the answers.
+
+    Marshmallow schemas are left as schema objects for apispec's marshmallow plugin to
+    resolve into components; pydantic schemas are added to ``spec``'s components.
+    """
+    requests, responses = [], []
+    for handler in registry:
+        output = BATCH_OUTPUT if handler.is_batch else handler.output
+        requests.append(_envelope(handler.name, handler.version, handler.input, spec))
+        responses.append(_envelope(f"{handler.name}:response", handler.version, output, spec))
+    responses.append(_error_envelope())
+    return {
+        "summary": "Receive one event envelope and answer with its response event",
+        "description": (
+            "Every protocol outcome is HTTP 200 with an event body: a response, a "
+            "redirect or a typed error (`<name>:<type>`), `eventNotFound`, `badProtocol`."
+        ),
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _one_of(requests)}},
+        },
+        "responses": {
+            "200": _json_response("The response event", {"anyOf": responses}),
+            "413": _json_response("The body is too large: a badProtocol event", _error_envelope()),
+            "500": _json_response("The response could not be serialized", _error_envelope()),
+        },
+    }
+
+
+def openapi_document(registry: Registry, *, path: str, title: str) -> dict[str, Any]:
+    """A standalone OpenAPI 3.1 document describing the events endpoint at ``path``."""
+    spec = APISpec(title, "1", "3.1.0", plugins=[MarshmallowPlugin()])
+    spec.path(path=path, operations={"post": events_operation(registry, spec)})
+    document: dict[str, Any] = spec.to_dict()
+    return document
+
+
+def _envelope(
+    name: str, version: int, payload: Optional[PayloadSchema], spec: APISpec
+) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "title": f"{name} v{version}",
+        "required": ["name", "version", "id", "flowId", "payload"],
+        "properties": {
+            "name": {"type": "string", "enum": [name]},
+            "version": {"type": "integer", "enum": [version]},
+            "id": {"type": "string", "minLength": 1},
+            "flowId": {"type": "string", "minLength": 1},
+            "payload": _payload_schema(payload, spec),
+            "identity": {"type": "object"},
+            "auth": {"type": "object"},
+            "metadata": {"type": "object"},
+        },
+    }
+
+
+def _payload_schema(payload: Optional[PayloadSchema], spec: APISpec) -> Any:
+    if payload is None:
+        return {}
+    if isinstance(payload, MarshmallowSchema):
+        return payload.schema  # resolved into a component by the marshmallow plugin
+    schema = dict(payload.json_schema())
+    for name, definition in schema.pop("$defs", {}).items():
+        if name not in spec.components.schemas:
+            spec.components.schema(name, component=definition)
+    return _rewrite_refs(schema)
+
+
+def _rewrite_refs(value: Any) -> Any:
+    """Point JSON Schema ``$defs`` references at OpenAPI components."""
+    if isinstance(value, dict):
+        return {
+            key: item.replace("#/$defs/", "#/components/schemas/")
+            if key == "$ref" and isinstance(item, str)
+            else _rewrite_refs(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_rewrite_refs(item) for item in value]
+    return value
+
+
+def _error_envelope() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "title": "error event",
+        "required": ["name", "version", "id", "flowId", "payload"],
+        "properties": {
+            "name": {"type": "string"},
+            "version": {"type": "integer"},
+            "id": {"type": "string"},
+            "flowId": {"type": "string"},
+            "payload": _ERROR_PAYLOAD,
+            "identity": {"type": "object"},
+            "auth": {"type": "object"},
+            "metadata": {"type": "object"},
+        },
+    }
+
+
+def _one_of(schemas: list[dict[str, Any]]) -> dict[str, Any]:
+    if not schemas:
+        return {"type": "object"}
+    return {"oneOf": schemas} if len(schemas) > 1 else schemas[0]
+
+
+def _json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}

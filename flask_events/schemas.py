@@ -1,0 +1,183 @@
+"""Payload schemas: marshmallow (and pydantic, when installed) behind one interface.
+
+A handler may declare an ``input`` schema (the payload is loaded through it before the
+handler runs) and an ``output`` schema (the handler's result is dumped through it).
+:func:`adapt` wraps either kind in a :class:`PayloadSchema`, which loads, dumps,
+checks examples and describes itself as JSON Schema. Transport-free: no Flask import.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Optional
+
+import marshmallow as ma
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+__all__ = ["PayloadSchema", "PayloadValidationError", "adapt"]
+
+#: ``{field path: [messages]}``, nested for nested fields (marshmallow's shape).
+FieldErrors = dict[str, Any]
+
+
+class PayloadValidationError(ValueError):
+    """A value did not match a schema; :attr:`errors` holds the field errors."""
+
+    def __init__(self, errors: FieldErrors) -> None:
+        super().__init__(f"invalid payload: {errors}")
+        self.errors = errors
+
+
+class PayloadSchema:
+    """One schema, whatever library it comes from."""
+
+    #: The schema as the handler author declared it.
+    source: Any
+    #: A name for documentation (the class name).
+    name: str
+
+    def load(self, value: Any) -> Any:
+        """Validate and deserialize ``value`` (a payload).
+
+        :raises PayloadValidationError: with the field errors.
+        """
+        raise NotImplementedError
+
+    def dump(self, value: Any) -> Any:
+        """Serialize a handler's result to JSON-able data."""
+        raise NotImplementedError
+
+    def check(self, data: Any, *, output: bool = False) -> None:
+        """Check that JSON-able ``data`` (an example, a dumped result) is valid.
+
+        :param output: ``data`` is output (dumped) data, not input.
+        :raises PayloadValidationError: with the field errors.
+        """
+        self.load(data)
+
+    def json_schema(self) -> dict[str, Any]:
+        """A self-contained JSON Schema of the payload (nested schemas inlined)."""
+        raise NotImplementedError
+
+
+class MarshmallowSchema(PayloadSchema):
+    """A marshmallow ``Schema`` class or instance."""
+
+    def __init__(self, schema: ma.Schema | type[ma.Schema]) -> None:
+        self.source = schema
+        self.schema = schema() if isinstance(schema, type) else schema
+        self.name = type(self.schema).__name__
+
+    def load(self, value: Any) -> Any:
+        try:
+            return self.schema.load(value)
+        except ma.ValidationError as exc:
+            messages = (
+                exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+            )
+            raise PayloadValidationError(messages) from None
+
+    def dump(self, value: Any) -> Any:
+        return self.schema.dump(value)
+
+    def check(self, data: Any, *, output: bool = False) -> None:
+        if not output:
+            self.load(data)
+            return
+        # Dumped data holds dump-only fields (unknown to load) and lacks load-only ones.
+        load_only = tuple(name for name, field in self.schema.fields.items() if field.load_only)
+        try:
+            self.schema.load(data, unknown=ma.INCLUDE, partial=load_only)
+        except ma.ValidationError as exc:
+            messages = (
+                exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+            )
+            raise PayloadValidationError(messages) from None
+
+    def json_schema(self) -> dict[str, Any]:
+        schema: dict[str, Any] = _inline_converter().schema2jsonschema(self.schema)
+        return {"type": "array", "items": schema} if self.schema.many else schema
+
+
+def _field_errors(exc: ma.ValidationError) -> PayloadValidationError:
+    messages = exc.messages
+    return PayloadValidationError(
+        messages if isinstance(messages, dict) else {"_schema": messages}
+    )
+
+
+class PydanticSchema(PayloadSchema):
+    """A pydantic (v2) model class."""
+
+    def __init__(self, model: type[Any]) -> None:
+        self.source = model
+        self.model = model
+        self.name = model.__name__
+
+    def load(self, value: Any) -> Any:
+        import pydantic
+
+        try:
+            return self.model.model_validate(value)
+        except pydantic.ValidationError as exc:
+            raise PayloadValidationError(_pydantic_errors(exc)) from None
+
+    def dump(self, value: Any) -> Any:
+        if not isinstance(value, self.model):
+            value = self.load(value)
+        return value.model_dump(mode="json")
+
+    def json_schema(self) -> dict[str, Any]:
+        schema: dict[str, Any] = self.model.model_json_schema()
+        return schema
+
+
+def adapt(schema: Any) -> Optional[PayloadSchema]:
+    """Wrap a marshmallow schema (class or instance) or a pydantic model.
+
+    :returns: ``None`` for ``None``.
+    :raises TypeError: for anything else.
+    """
+    if schema is None or isinstance(schema, PayloadSchema):
+        return schema
+    if isinstance(schema, ma.Schema) or (
+        isinstance(schema, type) and issubclass(schema, ma.Schema)
+    ):
+        return MarshmallowSchema(schema)
+    if _is_pydantic_model(schema):
+        return PydanticSchema(schema)
+    raise TypeError(
+        f"a payload schema must be a marshmallow Schema or a pydantic model, got {schema!r}"
+    )
+
+
+def _is_pydantic_model(value: Any) -> bool:
+    try:
+        import pydantic
+    except ImportError:
+        return False
+    return isinstance(value, type) and issubclass(value, pydantic.BaseModel)
+
+
+def _pydantic_errors(exc: Any) -> FieldErrors:
+    """pydantic's error list as marshmallow-shaped ``{"a": {"b": ["msg"]}}``."""
+    errors: FieldErrors = {}
+    for error in exc.errors(include_url=False):
+        path = [str(part) for part in error["loc"]] or ["_schema"]
+        node = errors
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):  # a field with messages and sub-fields
+                child = node[part] = {"_schema": child}
+            node = child
+        node.setdefault(path[-1], []).append(error["msg"])
+    return errors
+
+
+@functools.cache
+def _inline_converter() -> Any:
+    """apispec's marshmallow converter, set to inline nested schemas (built once)."""
+    plugin = MarshmallowPlugin(schema_name_resolver=lambda schema: None)
+    APISpec("payloads", "1", "3.0.3", plugins=[plugin])
+    return plugin.converter
