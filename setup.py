@@ -14,7 +14,7 @@ setup(
     name="Flask-Events",
     version=VERSION,
     description="The events protocol (GuiaBolso/Go-Events) for Flask: versioned, "
-    "documented, traceable events over HTTP.",
+    "documented, traceable events over HTTP, with schemas, batches and async handlers.",
     long_description=(HERE / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     license="MIT",
@@ -30,10 +30,14 @@ setup(
         "msgspec>=0.18.6",
     ],
     extras_require={
+        "pydantic": ["pydantic>=2"],
         "test": [
             "pytest>=7.4",
             "pytest-flask>=1.3",
             "pytest-cov>=4.1",
+            "pydantic>=2",
+            "openapi-spec-validator>=0.7",
+            "playwright>=1.40",  # drives Debian's chromium; never downloads a browser
         ],
         "bench": ["gunicorn>=21.2"],
         "dev": ["ruff", "mypy", "tox>=4"],

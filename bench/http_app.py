@@ -7,6 +7,7 @@ same envelope and echoes it as a response event with the same JSON libraries
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import msgspec
@@ -16,11 +17,19 @@ from flask import Flask, request
 from flask_events import Event, EventsBlueprint
 
 events = EventsBlueprint("events", __name__)
+events.add_batch("batch", 1)
 
 
 @events.handler("some event", 42)
 def echo(event: Event) -> Any:
     return event.payload
+
+
+@events.handler("io:wait", 1)
+def wait_on_io(event: Event) -> Any:
+    """Stands for a handler that waits 50 ms on a database or another service."""
+    time.sleep(0.05)
+    return None
 
 
 app = Flask(__name__)

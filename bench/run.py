@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import msgspec
 import orjson
@@ -154,7 +154,15 @@ def wrk(url: str, seconds: float, script: str, connections: int) -> float:
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
 
-def bench_http(rounds: int, seconds: float, connections: int = 8) -> dict[str, float]:
+def wrk_script(body: bytes) -> str:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT.format(body=body.decode()))
+    return script.name
+
+
+@contextlib.contextmanager
+def gunicorn_server() -> Iterator[str]:
+    """``bench/http_app.py`` under gunicorn, 2 sync workers, on a free loopback port."""
     port = free_port()
     server = subprocess.Popen(
         [
@@ -175,28 +183,97 @@ def bench_http(rounds: int, seconds: float, connections: int = 8) -> dict[str, f
         ],
         cwd=HERE.parent,
     )
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT.format(body=ENVELOPE.decode()))
     try:
         wait_for_port(port, server)
-        base = f"http://127.0.0.1:{port}"
-        wrk(f"{base}/events", 2, script.name, connections)  # warm up both
-        wrk(f"{base}/bare", 2, script.name, connections)
-        ours, bare, ratios = [], [], []
-        for _ in range(rounds):
-            bare.append(wrk(f"{base}/bare", seconds, script.name, connections))
-            ours.append(wrk(f"{base}/events", seconds, script.name, connections))
-            ratios.append(ours[-1] / bare[-1])
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.terminate()
         server.wait(timeout=30)
-        os.unlink(script.name)
+
+
+def bench_http(rounds: int, seconds: float, connections: int = 8) -> dict[str, float]:
+    script = wrk_script(ENVELOPE)
+    try:
+        with gunicorn_server() as base:
+            wrk(f"{base}/events", 2, script, connections)  # warm up both
+            wrk(f"{base}/bare", 2, script, connections)
+            ours, bare, ratios = [], [], []
+            for _ in range(rounds):
+                bare.append(wrk(f"{base}/bare", seconds, script, connections))
+                ours.append(wrk(f"{base}/events", seconds, script, connections))
+                ratios.append(ours[-1] / bare[-1])
+    finally:
+        os.unlink(script)
     return summary(ours, bare, ratios)
+
+
+# -- (c) batch vs single requests over HTTP, (d) parallel batch speedup ------------------
+
+
+def batch_body(events: list[dict], parallel: bool) -> bytes:
+    return orjson.dumps(
+        {
+            "name": "batch",
+            "version": 1,
+            "id": "b",
+            "flowId": "f",
+            "payload": {"parallel": parallel, "events": events},
+        }
+    )
+
+
+def bench_batch_http(rounds: int, seconds: float, connections: int = 8) -> dict[str, float]:
+    """Per-event cost of a batch of 100 trivial events against 100 single requests."""
+    sub = orjson.loads(ENVELOPE)
+    bodies = {"single": ENVELOPE, "batch": batch_body([sub] * 100, parallel=False)}
+    with gunicorn_server() as base:
+        scripts = {key: wrk_script(body) for key, body in bodies.items()}
+        try:
+            for script in scripts.values():
+                wrk(f"{base}/events", 2, script, connections)
+            single, batched, ratios = [], [], []
+            for _ in range(rounds):
+                single.append(wrk(f"{base}/events", seconds, scripts["single"], connections))
+                batched.append(100 * wrk(f"{base}/events", seconds, scripts["batch"], connections))
+                ratios.append(single[-1] / batched[-1])  # cost per batched event / per request
+        finally:
+            for script in scripts.values():
+                os.unlink(script)
+    return summary(batched, single, ratios)
+
+
+def bench_parallel(rounds: int) -> dict[str, float]:
+    """A parallel batch of 20 events each waiting 50 ms, against the same batch sequential."""
+    sys.path.insert(0, str(HERE))
+    from http_app import app
+
+    wait = {"name": "io:wait", "version": 1, "id": "w", "flowId": "f", "payload": None}
+    dispatcher = app.blueprints["events"].dispatcher
+    sequential, parallel, ratios = [], [], []
+    with app.app_context():
+        for _ in range(rounds):
+            timings = []
+            for is_parallel in (False, True):
+                body = batch_body([wait] * 20, is_parallel)
+                start = time.perf_counter()
+                reply = dispatcher.handle(body, sender=app)
+                timings.append(time.perf_counter() - start)
+                assert reply.event.name == "batch:response", reply.body
+            sequential.append(timings[0])
+            parallel.append(timings[1])
+            ratios.append(timings[0] / timings[1])
+    return summary(parallel, sequential, ratios)
 
 
 # -- report ---------------------------------------------------------------------------
 
-TARGETS = {"core": 0.5, "http": 0.9}
+#: Each benchmark's target: ("min", x) means ratio >= x, ("max", x) ratio <= x.
+TARGETS = {
+    "core": ("min", 0.5),
+    "http": ("min", 0.9),
+    "batch": ("max", 0.2),
+    "parallel": ("min", 8),
+}
 LABELS = {
     "core": (
         "(a) core, bytes in → bytes out",
@@ -207,6 +284,16 @@ LABELS = {
         "(b) `POST /events`, gunicorn 2 sync workers, wrk -t1 -c8",
         "req/s",
         "bare Flask route parsing and echoing the envelope, same server",
+    ),
+    "batch": (
+        "(c) per-event cost: one batch of 100 trivial events over HTTP (same server)",
+        "events/s",
+        "100 single requests; ratio = cost of a batched event / cost of a request",
+    ),
+    "parallel": (
+        "(d) parallel batch of 20 events each waiting 50 ms on I/O, default worker cap",
+        "s per batch",
+        "the same batch sequential; ratio = speedup",
     ),
 }
 
@@ -229,22 +316,25 @@ def report(results: dict[str, dict[str, float]], command: str, rounds: int, seco
     ]
     for key, result in results.items():
         title, unit, baseline = LABELS[key]
-        met = "yes" if result["ratio"] >= TARGETS[key] else "NO"
+        kind, target = TARGETS[key]
+        met = result["ratio"] >= target if kind == "min" else result["ratio"] <= target
+        fmt = ",.3f" if key == "parallel" else ",.0f"
         lines.append(
-            f"| {title} | {result['ours']:,.0f} {unit} | {result['baseline']:,.0f} {unit} "
-            f"({baseline}) | {result['ratio']:.2f} | >= {TARGETS[key]} | {met} |"
+            f"| {title} | {result['ours']:{fmt}} {unit} | {result['baseline']:{fmt}} {unit} "
+            f"({baseline}) | {result['ratio']:.2f} | {'>=' if kind == 'min' else '<='} "
+            f"{target} | {'yes' if met else 'NO'} |"
         )
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["core", "http"], action="append")
+    parser.add_argument("--only", choices=list(TARGETS), action="append")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--output", default=str(HERE / "RESULTS.md"))
     args = parser.parse_args()
-    parts = args.only or ["core", "http"]
+    parts = args.only or list(TARGETS)
     results = {}
     if "core" in parts:
         results["core"] = bench_core(args.rounds, min(args.seconds, 3.0))
@@ -252,6 +342,12 @@ def main() -> None:
     if "http" in parts:
         results["http"] = bench_http(args.rounds, args.seconds)
         print("http:", results["http"], flush=True)
+    if "batch" in parts:
+        results["batch"] = bench_batch_http(args.rounds, args.seconds)
+        print("batch:", results["batch"], flush=True)
+    if "parallel" in parts:
+        results["parallel"] = bench_parallel(args.rounds)
+        print("parallel:", results["parallel"], flush=True)
     command = "python bench/run.py " + " ".join(sys.argv[1:])
     text = report(results, command.strip(), args.rounds, args.seconds)
     Path(args.output).write_text(text)

@@ -1,7 +1,8 @@
 """Flask-Events: the events protocol (GuiaBolso/Go-Events) for Flask."""
 
 from .blueprint import EventsBlueprint
-from .dispatch import Dispatcher, Reply
+from .context import Handling, current_handling
+from .dispatch import Dispatcher, Reply, Settings
 from .errors import (
     BadProtocol,
     BadRequest,
@@ -9,6 +10,7 @@ from .errors import (
     EventError,
     EventNotFound,
     EventsError,
+    ExampleError,
     Expired,
     Forbidden,
     Gone,
@@ -43,18 +45,22 @@ __all__ = [
     "EventNotFound",
     "EventsBlueprint",
     "EventsError",
+    "ExampleError",
     "Expired",
     "Forbidden",
     "Gone",
+    "Handling",
     "HandlerSpec",
     "NotFound",
     "Registry",
     "Reply",
+    "Settings",
     "ResourceDenied",
     "Unauthorized",
     "Unprocessable",
     "UserDenied",
     "bad_protocol_event",
+    "current_handling",
     "error_event",
     "error_response_event",
     "event_not_found_event",

@@ -19,6 +19,7 @@ import marshmallow as ma
 
 from . import coroutines
 from .context import current_handling
+from .dispatch import Dispatcher, Settings
 from .errors import BadProtocol, BadRequest
 from .event import Event, bad_protocol_event, error_response_event, parse_event
 from .registry import HandlerSpec
@@ -68,7 +69,7 @@ class BatchHandler:
         (and whose ``settings`` give the limits).
     """
 
-    def __init__(self, dispatcher: Any) -> None:
+    def __init__(self, dispatcher: Dispatcher) -> None:
         self.dispatcher = dispatcher
         self._pools: dict[int, ThreadPoolExecutor] = {}
         self._lock = threading.Lock()
@@ -77,8 +78,11 @@ class BatchHandler:
 
     def __call__(self, request: Event, data: dict[str, Any]) -> list[dict[str, Any]]:
         handling = current_handling()
-        sender, transport = (handling.sender, handling.transport) if handling else (None, "")
-        settings = self.dispatcher.settings(sender)
+        if handling is None:  # called directly (a unit test): no sender, default settings
+            sender, transport, settings = None, "direct", Settings()
+        else:
+            sender, transport = handling.sender, handling.transport
+            settings = self.dispatcher.settings(sender)
         raw_events = data["events"]
         if len(raw_events) > settings.batch_max_events:
             raise BadRequest(
@@ -104,9 +108,9 @@ class BatchHandler:
         if spec is None:
             return self.dispatcher._not_found(sub, sender, transport)
         if spec.is_batch:
-            error = _nested_batch()
-            send(event_error_noticed, sender, event=sub, error=error, transport=transport)
-            return error_response_event(sub, error)
+            nested = _nested_batch()
+            send(event_error_noticed, sender, event=sub, error=nested, transport=transport)
+            return error_response_event(sub, nested)
         return spec, sub
 
     def _run(self, slot: Slot, sender: Any, transport: str) -> Event:

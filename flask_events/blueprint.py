@@ -186,6 +186,8 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
             title=self.name,
             events=docs.catalogue(self.registry),
             events_url=url_for(".events"),
+            pretty=docs.pretty,
+            doc_html=docs.doc_html,
         )
 
     def _doc_json_view(self) -> Response:

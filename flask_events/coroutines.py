@@ -11,7 +11,7 @@ import asyncio
 import contextvars
 import threading
 from collections.abc import Awaitable, Coroutine, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 __all__ = ["gather_bounded", "run"]
@@ -36,7 +36,8 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
         return _thread_loop().run_until_complete(coroutine)
 
     context = contextvars.copy_context()
-    return _helper_pool().submit(context.run, run, coroutine).result()
+    future: Future[T] = _helper_pool().submit(context.run, run, coroutine)  # type: ignore[arg-type]
+    return future.result()
 
 
 async def gather_bounded(awaitables: Iterable[Awaitable[T]], limit: int) -> list[T]:

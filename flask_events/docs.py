@@ -7,11 +7,14 @@ marshmallow plugin, or pydantic's own), examples, and a ready-to-send example en
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any, Optional
 from urllib.parse import quote
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from markupsafe import Markup, escape
 
 from .batch import EnvelopeSchema
 from .registry import HandlerSpec, Registry
@@ -84,6 +87,20 @@ def example_request(spec: HandlerSpec) -> dict[str, Any]:
         "auth": {},
         "metadata": {"origin": "doc"},
     }
+
+
+_LITERAL = re.compile(r"``(.+?)``|`([^`]+?)`")
+
+
+def doc_html(text: str) -> Markup:
+    """Doc text as safe HTML: everything escaped, then ````literals```` as ``<code>``."""
+    escaped = str(escape(text))
+    return Markup(_LITERAL.sub(lambda m: f"<code>{m.group(1) or m.group(2)}</code>", escaped))
+
+
+def pretty(value: Any) -> str:
+    """``value`` as indented JSON, keys in their own order (for the page to escape)."""
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
 
 
 def example_batch_item() -> dict[str, Any]:

@@ -178,6 +178,6 @@ def _pydantic_errors(exc: Any) -> FieldErrors:
 @functools.cache
 def _inline_converter() -> Any:
     """apispec's marshmallow converter, set to inline nested schemas (built once)."""
-    plugin = MarshmallowPlugin(schema_name_resolver=lambda schema: None)
+    plugin = MarshmallowPlugin(schema_name_resolver=lambda schema: None)  # type: ignore[arg-type,return-value]
     APISpec("payloads", "1", "3.0.3", plugins=[plugin])
     return plugin.converter

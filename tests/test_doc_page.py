@@ -56,3 +56,64 @@ def test_empty_registry_and_disabled_page():
     client = app.test_client()
     assert "No events are registered" in client.get("/doc").get_data(as_text=True)
     assert client.get("/x/doc").status_code == 404
+
+
+def test_go_serve_doc_shows_schemas_and_examples():
+    """Ports Test_ServeDoc: input/output schemas and their fields are on the page."""
+    from marshmallow import Schema, fields
+
+    class MockEventStructInput(Schema):
+        f1 = fields.String()
+        someNumber = fields.Integer()
+
+    class MockEventStructOutput(Schema):
+        field3 = fields.String()
+        f4 = fields.Float()
+
+    events = EventsBlueprint("events", __name__)
+    for name, version in [("TestEvent", 42), ("ZTestEvent", 1)]:
+        events.add(
+            name,
+            version,
+            lambda e, data: {},
+            input=MockEventStructInput,
+            output=MockEventStructOutput,
+            doc="Mock documentation",
+            example=(
+                {"f1": "some string", "someNumber": 42},
+                {"field3": "another string", "f4": 10.42},
+            ),
+        )
+    app = Flask(__name__)
+    app.register_blueprint(events)
+    html = app.test_client().get("/doc").get_data(as_text=True)
+    for text in (
+        "TestEvent",
+        "f1",
+        "MockEventStructInput",
+        "f4",
+        "Mock documentation",
+        "another string",
+        "10.42",
+    ):
+        assert text in html
+
+
+def test_page_assets_are_served_by_the_blueprint(client):
+    html = client.get("/doc").get_data(as_text=True)
+    for asset in re.findall(r'(?:src|href)="(/events-static/[^"]+)"', html):
+        with client.get(asset) as response:
+            assert response.status_code == 200 and response.data
+    assert 'src="/events-static/doc.js"' in html and "/events-static/doc.css" in html
+    assert "http://" not in html and "https://" not in html  # nothing from elsewhere
+    assert 'id="filter"' in html and 'data-events-url="/events"' in html
+
+
+def test_literals_become_code_and_nothing_else_is_markup():
+    events = EventsBlueprint("events", __name__)
+    events.add("e", 1, print, doc="Use ``amount`` or `x`; <b>bold</b> ``<i>no</i>``")
+    app = Flask(__name__)
+    app.register_blueprint(events)
+    html = app.test_client().get("/doc").get_data(as_text=True)
+    assert "<code>amount</code> or <code>x</code>" in html
+    assert "&lt;b&gt;bold&lt;/b&gt;" in html and "<code>&lt;i&gt;no&lt;/i&gt;</code>" in html
