@@ -186,16 +186,16 @@ class Dispatcher:
         start = perf_counter() if timed else 0.0
         token = _handling.set((request, sender, transport))
         try:
-            if spec.input is None:
+            if spec.plain:  # sync, no schemas: the common case, inline
                 result = spec.func(request)
+                if type(result) is Event or isinstance(result, Event):
+                    response = result
+                else:  # response_event(request, result), without the call
+                    response = Event(
+                        spec.response_name, request.version, request.id, request.flow_id, result
+                    )
             else:
-                result = spec.func(request, _load_input(spec, request))
-            if spec.is_async:
-                result = coroutines.run(result)
-            if spec.output is None and type(result) is not Event:
-                response = response_event(request, result)  # the common case, inline
-            else:
-                response = self._response(spec, request, result, sender)
+                response = self._declared(spec, request, sender)
             error = None
         except Exception as exc:
             response, error = self._failure(spec, request, exc), exc
@@ -225,6 +225,16 @@ class Dispatcher:
         if event_finished.receivers:
             self._finished(request, response, error, start, sender, transport)
         return response, error
+
+    def _declared(self, spec: HandlerSpec, request: Event, sender: Any) -> Event:
+        """Call a handler with schemas, or an async one, from sync code."""
+        if spec.input is None:
+            result = spec.func(request)
+        else:
+            result = spec.func(request, _load_input(spec, request))
+        if spec.is_async:
+            result = coroutines.run(result)
+        return self._response(spec, request, result, sender)
 
     def _response(self, spec: HandlerSpec, request: Event, result: Any, sender: Any) -> Event:
         if isinstance(result, Event):

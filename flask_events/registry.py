@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional
 
 from .errors import DuplicateHandlerError, ExampleError
@@ -35,6 +35,16 @@ class HandlerSpec:
     is_async: bool = False
     #: Whether this is a batch event (see :mod:`flask_events.batch`).
     is_batch: bool = False
+
+    #: A sync handler without schemas: the dispatcher's fast path (derived).
+    plain: bool = field(init=False, repr=False)
+    #: ``<name>:response``, the name of its answers (derived).
+    response_name: str = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        plain = not self.is_async and self.input is None and self.output is None
+        object.__setattr__(self, "plain", plain)
+        object.__setattr__(self, "response_name", f"{self.name}:response")
 
     @property
     def qualname(self) -> str:
