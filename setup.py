@@ -26,7 +26,6 @@ setup(
         "flask>=2.3",
         "flask-smorest>=0.42",
         "blinker>=1.6.2",
-        "orjson>=3.9",
         "msgspec>=0.18.6",
     ],
     extras_require={
@@ -39,7 +38,7 @@ setup(
             "openapi-spec-validator>=0.7",
             "playwright>=1.40",  # drives Debian's chromium; never downloads a browser
         ],
-        "bench": ["gunicorn>=21.2"],
+        "bench": ["gunicorn>=21.2", "orjson>=3.9"],
         "dev": ["ruff", "mypy", "tox>=4"],
         "docs": ["sphinx>=7"],
     },

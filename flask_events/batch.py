@@ -21,7 +21,13 @@ from . import coroutines
 from .context import current_handling
 from .dispatch import Dispatcher, Settings
 from .errors import BadProtocol, BadRequest
-from .event import Event, bad_protocol_event, error_response_event, parse_event
+from .event import (
+    Event,
+    bad_protocol_event,
+    error_response_event,
+    parse_event,
+    without_auth,
+)
 from .registry import HandlerSpec
 from .signals import error_noticed, event_error_noticed, send
 
@@ -76,7 +82,7 @@ class BatchHandler:
         self.__qualname__ = self.__name__ = "batch"
         self.__module__ = __name__
 
-    def __call__(self, request: Event, data: dict[str, Any]) -> list[dict[str, Any]]:
+    def __call__(self, request: Event, data: dict[str, Any]) -> list[Event]:
         handling = current_handling()
         if handling is None:  # called directly (a unit test): no sender, default settings
             sender, transport, settings = None, "direct", Settings()
@@ -95,7 +101,7 @@ class BatchHandler:
             responses = self._run_parallel(slots, settings.batch_max_workers, sender, transport)
         else:
             responses = [self._run(slot, sender, transport) for slot in slots]
-        return [response.to_dict(include_auth=False) for response in responses]
+        return [without_auth(response) for response in responses]
 
     def _prepare(self, raw: Any, batch: Event, sender: Any, transport: str) -> Slot:
         try:

@@ -1,29 +1,27 @@
-"""Fast, exact JSON for the wire.
+"""Fast, exact JSON for the wire, with msgspec.
 
-Decoding uses msgspec, which is both faster than orjson on event envelopes and exact:
-integers of any size decode to Python ints (orjson silently turns integers beyond 64
-bits into floats). Encoding uses orjson, the fastest encoder, and falls back to the
-standard :mod:`json` module for what orjson refuses but JSON can carry exactly
-(integers beyond 64 bits, non-string keys).
+msgspec decodes integers of any size to Python ints and encodes them exactly; orjson,
+the usual choice, silently turns integers beyond 64 bits into floats when decoding and
+refuses them when encoding. msgspec also decodes an envelope straight into a typed,
+validated :class:`~flask_events.Event` (see :mod:`flask_events.event`), which is what
+makes the dispatch core fast. Transport-free.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any, Union
 
 import msgspec
-import orjson
 
-__all__ = ["dumps", "loads"]
+__all__ = ["DECODE_ERRORS", "decode", "describe", "dumps", "loads"]
 
 Data = Union[bytes, bytearray, memoryview, str]
 
 #: Decodes JSON bytes or str; raises one of :data:`DECODE_ERRORS` (see :func:`loads`).
 decode = msgspec.json.Decoder().decode
-#: What :data:`decode` raises on bad input; :func:`describe` turns it into a message.
+#: What decoding raises on bad input; :func:`describe` turns it into a message.
 DECODE_ERRORS = (msgspec.MsgspecError, ValueError, RecursionError)
-_orjson_dumps = orjson.dumps
+_encode = msgspec.json.Encoder().encode
 
 
 def loads(data: Data) -> Any:
@@ -52,25 +50,13 @@ def describe(error: BaseException) -> str:
 def dumps(value: Any) -> bytes:
     """Encode ``value`` as compact UTF-8 JSON, keeping dict order.
 
+    Encodes events, dicts (keys of any scalar type, as strings), lists, integers of
+    any size, floats (NaN and infinities as ``null``), datetimes, UUIDs, decimals,
+    enums, dataclasses and msgspec Structs.
+
     :raises TypeError: if ``value`` cannot be represented as JSON.
     """
     try:
-        return _orjson_dumps(value)
-    except TypeError:
-        pass
-    try:
-        text = json.dumps(
-            value,
-            ensure_ascii=False,
-            separators=(",", ":"),
-            allow_nan=False,
-            default=_orjson_default,
-        )
-        return text.encode("utf-8")
-    except (TypeError, ValueError, RecursionError) as exc:
+        return _encode(value)
+    except (TypeError, ValueError, OverflowError, RecursionError) as exc:
         raise TypeError(f"value is not JSON serializable: {exc}") from exc
-
-
-def _orjson_default(value: Any) -> Any:
-    """Let the fallback encode what orjson knows (datetime, UUID, dataclasses...)."""
-    return orjson.loads(orjson.dumps(value))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from time import perf_counter
 from typing import Any, Callable, Mapping, NamedTuple, Optional, Union
 
-import orjson
+import msgspec
 
 from . import coroutines
 from .context import _handling
@@ -23,6 +23,7 @@ from .event import (
     error_response_event,
     parse_event,
     response_event,
+    without_auth,
 )
 from .registry import HandlerSpec, Registry
 from .schemas import PayloadValidationError
@@ -75,9 +76,9 @@ class Reply(NamedTuple):
 
 
 #: Hot-path shortcuts: a Reply built without NamedTuple's Python-level ``__new__``,
-#: and orjson called directly (``encode`` has the exact fallback).
+#: and msgspec's encoder called directly (``encode`` reports what it cannot encode).
 _new_reply = tuple.__new__
-_orjson_dumps = orjson.dumps
+_encode = msgspec.json.Encoder().encode
 
 
 @dataclass(frozen=True)
@@ -125,9 +126,11 @@ class Dispatcher:
             response = self._not_found(request, sender, transport)
         else:
             response = self._execute(spec, request, sender, transport)[0]
-        try:  # the common case inline; encode() handles what orjson refuses
-            body = _orjson_dumps(response.to_dict(include_auth=False))
-        except TypeError:
+        if response.auth:
+            response = without_auth(response)
+        try:  # the common case inline; encode() handles what cannot be encoded
+            body = _encode(response)
+        except (TypeError, ValueError, OverflowError):
             return self.encode(request, response, sender=sender, transport=transport)
         return _new_reply(Reply, (body, 200, response))
 
@@ -135,7 +138,7 @@ class Dispatcher:
         """Answer input that could not be read as an event with ``badProtocol``."""
         send(error_noticed, sender, error=error, transport=transport)
         event = bad_protocol_event(error)
-        return Reply(event.to_json(include_auth=False), 200, event)
+        return Reply(event.to_json(), 200, event)
 
     def dispatch(self, request: Event, *, sender: Any, transport: str = "http") -> Event:
         """Run the handler of a parsed ``request`` and return its response event."""
@@ -150,8 +153,9 @@ class Dispatcher:
         """Encode ``response`` (``auth`` always ``{}``); if it cannot be encoded,
         answer ``<name>:error`` with status 500.
         """
+        response = without_auth(response)
         try:
-            return Reply(response.to_json(include_auth=False), 200, response)
+            return Reply(response.to_json(), 200, response)
         except TypeError as exc:
             error = exc
         logger.error(
@@ -164,7 +168,7 @@ class Dispatcher:
         )
         send(event_error_noticed, sender, event=request, error=error, transport=transport)
         fallback = error_response_event(request, UnserializableResponse())
-        return Reply(fallback.to_json(include_auth=False), 500, fallback)
+        return Reply(fallback.to_json(), 500, fallback)
 
     def _not_found(self, request: Event, sender: Any, transport: str) -> Event:
         error = EventNotFound.for_event(request.name, request.version)

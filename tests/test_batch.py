@@ -9,7 +9,7 @@ import time
 import pytest
 from flask import Flask, current_app, request
 
-from flask_events import Event, EventsBlueprint, NotFound, random_id
+from flask_events import Event, EventsBlueprint, NotFound
 from flask_events.codec import dumps
 
 from .conftest import envelope
@@ -252,9 +252,9 @@ def test_the_handler_object_runs_outside_a_dispatch_too():
     spec = events.add_batch()
     events.add("echo", 1, lambda e: e.payload)
     answers = spec.func(
-        Event("batch", 1, random_id()), {"parallel": False, "events": [envelope("echo", 1, 3)]}
+        Event.new("batch", 1), {"parallel": False, "events": [envelope("echo", 1, 3)]}
     )
-    assert answers[0]["payload"] == 3
+    assert answers[0].payload == 3
 
 
 def test_async_sub_events_fail_in_their_slots_too(app, client, recorder):

@@ -215,9 +215,13 @@ def test_random_id_is_fresh_uuid4():
     assert all(uuid.UUID(i).version == 4 for i in ids)
 
 
-def test_event_defaults_have_fresh_ids():
-    a, b = Event("x", 1), Event("x", 1)
-    assert a.id != b.id and a.flow_id != b.flow_id
+def test_new_events_have_fresh_ids_and_empty_objects():
+    a, b = Event.new("x", 1), Event.new("x", 1, {"p": 1}, flow_id="f", metadata={"m": 1})
+    assert a.id != b.id and a.flow_id != b.flow_id and b.flow_id == "f"
+    assert a.payload is None and b.payload == {"p": 1} and b.metadata == {"m": 1}
+    assert a.identity == a.auth == a.metadata == {}
+    a.identity["x"] = 1
+    assert Event.new("y", 1).identity == {}  # no shared default
 
 
 def test_typed_error_repr_and_str():
