@@ -30,6 +30,7 @@ from .event import (
     random_id,
     redirect_event,
     response_event,
+    without_auth,
 )
 from .registry import HandlerSpec, Registry
 
@@ -68,4 +69,5 @@ __all__ = [
     "random_id",
     "redirect_event",
     "response_event",
+    "without_auth",
 ]

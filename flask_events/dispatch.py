@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from time import perf_counter
 from typing import Any, Callable, Mapping, NamedTuple, Optional, Union
 
-import msgspec
-
 from . import coroutines
+from .codec import dumps
 from .context import _handling
 from .errors import BadProtocol, BadRequest, EventError, EventNotFound
 from .event import (
@@ -75,12 +74,6 @@ class Reply(NamedTuple):
     event: Event
 
 
-#: Hot-path shortcuts: a Reply built without NamedTuple's Python-level ``__new__``,
-#: and msgspec's encoder called directly (``encode`` reports what it cannot encode).
-_new_reply = tuple.__new__
-_encode = msgspec.json.Encoder().encode
-
-
 @dataclass(frozen=True)
 class Settings:
     """Per-sender settings the dispatcher asks for when it needs them."""
@@ -121,18 +114,8 @@ class Dispatcher:
             request = parse_event(data)
         except BadProtocol as error:
             return self.reject(error, sender=sender, transport=transport)
-        spec = self._handlers.get((request.name, request.version))
-        if spec is None:
-            response = self._not_found(request, sender, transport)
-        else:
-            response = self._execute(spec, request, sender, transport)[0]
-        if response.auth:
-            response = without_auth(response)
-        try:  # the common case inline; encode() handles what cannot be encoded
-            body = _encode(response)
-        except (TypeError, ValueError, OverflowError):
-            return self.encode(request, response, sender=sender, transport=transport)
-        return _new_reply(Reply, (body, 200, response))
+        response = self.dispatch(request, sender=sender, transport=transport)
+        return self.encode(request, response, sender=sender, transport=transport)
 
     def reject(self, error: BadProtocol, *, sender: Any, transport: str = "http") -> Reply:
         """Answer input that could not be read as an event with ``badProtocol``."""
@@ -145,7 +128,7 @@ class Dispatcher:
         spec = self._handlers.get((request.name, request.version))
         if spec is None:
             return self._not_found(request, sender, transport)
-        return self._run(spec, request, sender, transport)
+        return self._execute(spec, request, sender, transport)[0]
 
     def encode(
         self, request: Event, response: Event, *, sender: Any, transport: str = "http"
@@ -153,9 +136,10 @@ class Dispatcher:
         """Encode ``response`` (``auth`` always ``{}``); if it cannot be encoded,
         answer ``<name>:error`` with status 500.
         """
-        response = without_auth(response)
+        if response.auth:
+            response = without_auth(response)
         try:
-            return Reply(response.to_json(), 200, response)
+            return Reply(dumps(response), 200, response)
         except TypeError as exc:
             error = exc
         logger.error(
@@ -175,9 +159,6 @@ class Dispatcher:
         send(event_error_noticed, sender, event=request, error=error, transport=transport)
         return error_response_event(request, error)
 
-    def _run(self, spec: HandlerSpec, request: Event, sender: Any, transport: str) -> Event:
-        return self._execute(spec, request, sender, transport)[0]
-
     def _execute(
         self, spec: HandlerSpec, request: Event, sender: Any, transport: str
     ) -> tuple[Event, Optional[Exception]]:
@@ -190,14 +171,9 @@ class Dispatcher:
         start = perf_counter() if timed else 0.0
         token = _handling.set((request, sender, transport))
         try:
-            if spec.plain:  # sync, no schemas: the common case, inline
+            if spec.plain:  # sync, no schemas: the common case
                 result = spec.func(request)
-                if type(result) is Event or isinstance(result, Event):
-                    response = result
-                else:  # response_event(request, result), without the call
-                    response = Event(
-                        spec.response_name, request.version, request.id, request.flow_id, result
-                    )
+                response = result if isinstance(result, Event) else response_event(request, result)
             else:
                 response = self._declared(spec, request, sender)
             error = None

@@ -38,13 +38,10 @@ class HandlerSpec:
 
     #: A sync handler without schemas: the dispatcher's fast path (derived).
     plain: bool = field(init=False, repr=False)
-    #: ``<name>:response``, the name of its answers (derived).
-    response_name: str = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         plain = not self.is_async and self.input is None and self.output is None
         object.__setattr__(self, "plain", plain)
-        object.__setattr__(self, "response_name", f"{self.name}:response")
 
     @property
     def qualname(self) -> str:

@@ -179,5 +179,5 @@ def _pydantic_errors(exc: Any) -> FieldErrors:
 def _inline_converter() -> Any:
     """apispec's marshmallow converter, set to inline nested schemas (built once)."""
     plugin = MarshmallowPlugin(schema_name_resolver=lambda schema: None)  # type: ignore[arg-type,return-value]
-    APISpec("payloads", "1", "3.0.3", plugins=[plugin])
+    APISpec("payloads", "1", "3.1.0", plugins=[plugin])  # JSON Schema 2020-12
     return plugin.converter

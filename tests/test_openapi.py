@@ -104,3 +104,18 @@ def test_no_events_still_gives_a_valid_document():
     app.register_blueprint(EventsBlueprint("events", __name__))
     validate(app.test_client().get("/openapi.json").json)
     assert app.test_client().get("/doc.json").json == []
+
+
+def test_doc_json_schemas_are_valid_and_the_examples_match_them(client):
+    from jsonschema import Draft202012Validator
+
+    for entry in client.get("/doc.json").json:
+        for which in ("input", "output"):
+            schema = entry[which] and entry[which]["jsonSchema"]
+            if not schema:
+                continue
+            Draft202012Validator.check_schema(schema)
+            example = (entry["example"] or {}).get(which)
+            if example is not None:
+                errors = list(Draft202012Validator(schema).iter_errors(example))
+                assert errors == [], (entry["name"], which, errors)
