@@ -320,6 +320,21 @@ LABELS = {
 }
 
 
+NOTES = """
+Notes:
+
+- Every ratio compares two things measured in the same process run, alternating, on
+  the same machine: the machine is shared, so absolute figures vary from run to run
+  by 10% or more; the ratios much less.
+- (a) and (a') time `Dispatcher.handle` (the transport-free core every transport
+  uses) on the PROTOCOL §1 sample envelope, against a bare function that only
+  decodes, looks the handler up, calls it, builds the response dict and encodes.
+- (b) loads both routes of `bench/http_app.py` with wrk from a separate process.
+- (c) sends the same trivial event 100 times in one batch (`parallel: false`).
+- (d) runs in-process through the blueprint's dispatcher; the handler sleeps 50 ms.
+"""
+
+
 def report(results: dict[str, dict[str, float]], command: str, rounds: int, seconds: float) -> str:
     cpu = "unknown CPU"
     with contextlib.suppress(OSError, AttributeError):
@@ -346,7 +361,7 @@ def report(results: dict[str, dict[str, float]], command: str, rounds: int, seco
             f"({baseline}) | {result['ratio']:.2f} | {'>=' if kind == 'min' else '<='} "
             f"{target} | {'yes' if met else 'NO'} |"
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + NOTES
 
 
 def main() -> None:
