@@ -82,6 +82,19 @@ class AccountStore:
             )
         return account
 
+    def move(self, account: Account, amount: int, flow_id: str) -> Account:
+        """Add ``amount`` cents (negative: take them), recording the flow it came from."""
+        with self.lock:
+            if account.balance + amount < 0:
+                raise Unprocessable(
+                    "Insufficient funds",
+                    code="INSUFFICIENT_FUNDS",
+                    parameters={"balance": account.balance, "amount": -amount},
+                )
+            account.balance += amount
+            account.history.append({"amount": amount, "flowId": flow_id})
+        return account
+
     def owned_by(self, owner: str) -> list[Account]:
         return [a for a in self._accounts.values() if a.owner == owner]
 
@@ -177,12 +190,7 @@ def list_accounts(event: Event) -> list[Account]:
 def deposit(event: Event, data: dict[str, Any]) -> Account:
     """Add ``amount`` cents to the account."""
     account = _own_account(event, data["accountId"])
-    with _store().lock:
-        account.balance += data["amount"]
-        account.history.append(
-            {"type": "deposit", "amount": data["amount"], "flowId": event.flow_id}
-        )
-    return account
+    return _store().move(account, data["amount"], event.flow_id)
 
 
 @events.handler(
@@ -195,17 +203,7 @@ def deposit(event: Event, data: dict[str, Any]) -> Account:
 def withdraw(event: Event, data: dict[str, Any]) -> Account:
     """Take ``amount`` cents from the account; ``unprocessable`` if funds are short."""
     account = _own_account(event, data["accountId"])
-    amount = data["amount"]
-    with _store().lock:
-        if amount > account.balance:
-            raise Unprocessable(
-                "Insufficient funds",
-                code="INSUFFICIENT_FUNDS",
-                parameters={"balance": account.balance, "amount": amount},
-            )
-        account.balance -= amount
-        account.history.append({"type": "withdraw", "amount": amount, "flowId": event.flow_id})
-    return account
+    return _store().move(account, -data["amount"], event.flow_id)
 
 
 @events.handler("account:statement", 1, input=AccountRefSchema)
