@@ -27,6 +27,7 @@ setup(
         "flask-smorest>=0.42",
         "blinker>=1.6.2",
         "msgspec>=0.18.6",
+        "flask-sock>=0.7",
     ],
     extras_require={
         "pydantic": ["pydantic>=2"],
@@ -37,6 +38,7 @@ setup(
             "pydantic>=2",
             "openapi-spec-validator>=0.7",
             "playwright>=1.40",  # drives Debian's chromium; never downloads a browser
+            "websocket-client>=1.6",
         ],
         "bench": ["gunicorn>=21.2", "orjson>=3.9"],
         "dev": ["ruff", "mypy", "tox>=4"],

@@ -56,6 +56,8 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         slash, without redirect).
     :param doc_url: the rule of the documentation page, or ``None`` for no
         documentation routes at all.
+    :param websocket_url: the rule of the WebSocket endpoint (the same protocol, one
+        envelope per text message), or ``None`` for none.
     :param kwargs: passed on to :class:`flask_smorest.Blueprint`.
     """
 
@@ -66,6 +68,7 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         *,
         events_url: str = "/events",
         doc_url: Optional[str] = "/doc",
+        websocket_url: Optional[str] = "/events/ws",
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("template_folder", os.path.join(_PACKAGE, "templates"))
@@ -89,6 +92,10 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
             FlaskBlueprint.add_url_rule(
                 self, base.rsplit("/", 1)[0] + "/openapi.json", "openapi", self._openapi_view
             )
+        if websocket_url is not None:
+            from .transports.websocket import add_websocket_route
+
+            add_websocket_route(self, websocket_url)
         self.record(self._on_register)
 
     # -- registration ----------------------------------------------------------
@@ -170,6 +177,13 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         app = state.app
         for key, value in DEFAULT_CONFIG.items():
             app.config.setdefault(key, value)
+        # simple-websocket's own cap on a message, far above ours: past ours we still
+        # read the message to answer badProtocol, past this the socket just closes.
+        limit = app.config["EVENTS_MAX_CONTENT_LENGTH"]
+        if limit is not None:
+            options = app.config.setdefault("SOCK_SERVER_OPTIONS", {})
+            options.setdefault("max_message_size", 4 * limit + 1024)
+            options.setdefault("ping_interval", 25)
         app.extensions.setdefault("events", {})[state.name] = self
 
     def register_views_in_doc(self, api: Any, app: Flask, spec: Any, **kwargs: Any) -> None:

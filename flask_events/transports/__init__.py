@@ -1,0 +1,1 @@
+"""Transports other than HTTP: thin adapters over the one :class:`~flask_events.Dispatcher`."""

@@ -1,0 +1,131 @@
+"""The events protocol over a raw WebSocket: a real server process, real clients."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import urllib.request
+
+import pytest
+import websocket  # websocket-client
+
+from flask_events.codec import dumps
+
+from .conftest import envelope
+from .servers import flask_server
+
+USER = {"userId": 7}
+
+
+@pytest.fixture(scope="module")
+def server():
+    with flask_server("example_app") as base:
+        yield base
+
+
+@contextlib.contextmanager
+def connect(server):
+    ws = websocket.create_connection(server.replace("http://", "ws://") + "/events/ws", timeout=10)
+    try:
+        yield ws
+    finally:
+        ws.close()
+        ws.shutdown()  # also after the server closed first
+
+
+def ask(ws, env):
+    ws.send(dumps(env).decode())
+    return json.loads(ws.recv())
+
+
+def test_request_and_response(server):
+    with connect(server) as ws:
+        opened = ask(ws, envelope("account:open", 1, {"currency": "BRL"}, identity=USER))
+        assert opened["name"] == "account:open:response" and opened["auth"] == {}
+        got = ask(
+            ws,
+            envelope(
+                "account:get",
+                1,
+                {"accountId": opened["payload"]["id"]},
+                identity=USER,
+                flowId="flow-ws",
+            ),
+        )
+        assert got["name"] == "account:get:response" and got["flowId"] == "flow-ws"
+
+
+def test_a_reply_is_exactly_what_http_answers(server):
+    env = dumps(envelope("no:such:event", 3, {"a": 2**70}, id="same", flowId="same"))
+    request = urllib.request.Request(f"{server}/events", data=env, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        over_http = response.read()
+    with connect(server) as ws:
+        ws.send(env.decode())
+        assert ws.recv().encode() == over_http
+
+
+def test_malformed_and_binary_messages_get_bad_protocol_and_the_connection_stays(server):
+    with connect(server) as ws:
+        ws.send("{not json")
+        assert json.loads(ws.recv())["name"] == "badProtocol"
+        ws.send_binary(dumps(envelope("rates:get", 1)))
+        answer = json.loads(ws.recv())
+        assert (
+            answer["name"] == "badProtocol"
+            and "binary" in answer["payload"]["parameters"]["message"]
+        )
+        assert ask(ws, envelope("rates:get", 1))["name"] == "rates:get:response"
+
+
+def test_a_message_over_the_limit_is_refused_and_the_connection_closed_1009(server):
+    with connect(server) as ws:
+        ws.send("x" * (1024 * 1024 + 1))
+        answer = json.loads(ws.recv())
+        assert answer["name"] == "badProtocol"
+        opcode, frame = ws.recv_data(control_frame=True)
+        assert opcode == websocket.ABNF.OPCODE_CLOSE
+        assert int.from_bytes(frame[:2], "big") == 1009
+
+
+def test_many_events_in_flight_on_one_connection_answered_in_order(server):
+    with connect(server) as ws:
+        for i in range(100):
+            ws.send(dumps(envelope("rates:get", 1, id=f"id-{i}")).decode())
+        ids = [json.loads(ws.recv())["id"] for _ in range(100)]
+        assert ids == [f"id-{i}" for i in range(100)]
+
+
+def test_fifty_concurrent_connections(server):
+    failures, replies = [], []
+    lock = threading.Lock()
+
+    def client(n):
+        try:
+            with connect(server) as ws:
+                for i in range(10):
+                    answer = ask(ws, envelope("rates:get", 1, id=f"{n}-{i}"))
+                    assert answer["id"] == f"{n}-{i}" and answer["name"] == "rates:get:response"
+                    with lock:
+                        replies.append(answer["id"])
+        except Exception as error:  # reported below, with the client's number
+            failures.append((n, repr(error)))
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert failures == []
+    assert len(replies) == 500 and len(set(replies)) == 500
+
+
+def test_batch_over_a_websocket(server):
+    with connect(server) as ws:
+        subs = [envelope("rates:get", 1), envelope("account:list", 1, identity=USER)]
+        answer = ask(ws, envelope("batch", 1, {"parallel": True, "events": subs}))
+        assert [a["name"] for a in answer["payload"]] == [
+            "rates:get:response",
+            "account:list:response",
+        ]
