@@ -31,6 +31,8 @@ setup(
     ],
     extras_require={
         "pydantic": ["pydantic>=2"],
+        "socketio": ["flask-socketio>=5.3"],
+        "redis": ["flask-socketio>=5.3", "redis>=4"],
         "test": [
             "pytest>=7.4",
             "pytest-flask>=1.3",
@@ -39,6 +41,9 @@ setup(
             "openapi-spec-validator>=0.7",
             "playwright>=1.40",  # drives Debian's chromium; never downloads a browser
             "websocket-client>=1.6",
+            "flask-socketio>=5.3",
+            "python-socketio[client]>=5.8",
+            "redis>=4",
         ],
         "bench": ["gunicorn>=21.2", "orjson>=3.9"],
         "dev": ["ruff", "mypy", "tox>=4"],

@@ -15,14 +15,17 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from flask import current_app
+from flask_socketio import join_room
 
 from flask_events import (
+    BadRequest,
     Event,
     EventsBlueprint,
     Forbidden,
     NotFound,
     Unauthorized,
     Unprocessable,
+    current_handling,
     redirect_event,
 )
 
@@ -188,9 +191,17 @@ def list_accounts(event: Event) -> list[Account]:
     example=({"accountId": 1, "amount": 1000}, {**ACCOUNT_EXAMPLE, "balance": 1000}),
 )
 def deposit(event: Event, data: dict[str, Any]) -> Account:
-    """Add ``amount`` cents to the account."""
+    """Add ``amount`` cents to the account.
+
+    Subscribers of the owner (see ``notifications:subscribe``) are pushed
+    ``account:balance:changed``, from whichever server process they are connected to.
+    """
     account = _own_account(event, data["accountId"])
-    return _store().move(account, data["amount"], event.flow_id)
+    _store().move(account, data["amount"], event.flow_id)
+    change = {"accountId": account.id, "balance": account.balance}
+    notice = Event.new("account:balance:changed", 1, change, flow_id=event.flow_id)
+    events.push(notice, to=f"user:{account.owner}")
+    return account
 
 
 @events.handler(
@@ -213,6 +224,19 @@ def statement(event: Event, data: dict[str, Any]) -> Event:
     return redirect_event(
         event, "https://reports.example.com/statements", {"accountId": account.id}
     )
+
+
+@events.handler("notifications:subscribe", 1)
+def subscribe(event: Event) -> dict[str, str]:
+    """Over Socket.IO: receive the caller's notifications (``account:balance:changed``)
+    on this connection, pushed as ``event``.
+    """
+    handling = current_handling()
+    if handling is None or handling.transport != "socketio":
+        raise BadRequest("Subscribe over Socket.IO", code="SOCKETIO_ONLY")
+    room = f"user:{_caller(event)}"
+    join_room(room)
+    return {"room": room}
 
 
 @events.handler("rates:get", 1, example=({}, {"BRL": 1.0, "USD": 0.18, "EUR": 0.17}))

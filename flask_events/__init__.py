@@ -33,6 +33,7 @@ from .event import (
     without_auth,
 )
 from .registry import HandlerSpec, Registry
+from .transports.socketio import EventPusher
 
 __version__ = "0.1.0.dev0"
 
@@ -44,6 +45,7 @@ __all__ = [
     "Event",
     "EventError",
     "EventNotFound",
+    "EventPusher",
     "EventsBlueprint",
     "EventsError",
     "ExampleError",

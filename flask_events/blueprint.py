@@ -15,6 +15,7 @@ from . import docs
 from .batch import BatchHandler, BatchPayload
 from .dispatch import Dispatcher, Reply, Settings
 from .errors import BadProtocol
+from .event import Event
 from .registry import HandlerSpec, Registry
 
 __all__ = ["DEFAULT_CONFIG", "EventsBlueprint"]
@@ -76,6 +77,8 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         kwargs.setdefault("static_url_path", "/events-static")
         super().__init__(name, import_name, **kwargs)
         self.registry = Registry()
+        #: The Socket.IO namespace given to :meth:`attach_socketio`.
+        self.socketio_namespace = "/events"
         self.dispatcher = Dispatcher(self.registry, _settings)
         events_view = _events_view_for(self.dispatcher)
         events_rule = events_url.rstrip("/") or "/"
@@ -172,6 +175,31 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
             doc=doc if doc is not None else _BATCH_DOC,
             is_batch=True,
         )
+
+    def attach_socketio(self, socketio: Any, namespace: str = "/events") -> None:
+        """Serve these events on ``namespace`` of a Flask-SocketIO ``SocketIO``.
+
+        Clients emit ``event`` with an envelope and get the response event as the
+        acknowledgement (or emitted back as ``event`` without one); :meth:`push` sends
+        events to them. Call it once per ``SocketIO`` (per app).
+        """
+        from .transports.socketio import bind_socketio
+
+        bind_socketio(self.dispatcher, socketio, namespace)
+        self.socketio_namespace = namespace
+
+    def push(self, event: Event, to: Optional[str] = None, *, socketio: Any = None) -> None:
+        """Send ``event`` to Socket.IO clients: one client (its sid), a room, or every
+        client of the namespace (``to=None``). ``auth`` is never sent.
+
+        Works inside a request or any app context (it uses the app's ``SocketIO``), or
+        anywhere with ``socketio`` given. With a message queue, the client may be
+        connected to any server process; see also :class:`~flask_events.EventPusher`.
+        """
+        from .transports.socketio import push
+
+        socketio = socketio if socketio is not None else current_app.extensions["socketio"]
+        push(socketio, event, to=to, namespace=self.socketio_namespace)
 
     def _on_register(self, state: BlueprintSetupState) -> None:
         app = state.app

@@ -1,0 +1,117 @@
+"""The events protocol over Socket.IO (Flask-SocketIO), and pushing events to clients.
+
+On the namespace (``/events`` by default) a client emits ``event`` with an envelope (an
+object or a JSON string). With an acknowledgement callback it gets the response event
+as the acknowledgement; without one, the response is emitted back to it as ``event``.
+Pushes are emitted as ``event`` too, to one client, a room or everyone, from any
+process that shares the Socket.IO message queue (Redis).
+"""
+
+from __future__ import annotations
+
+import logging
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, Optional
+
+from flask import current_app
+
+from ..codec import loads
+from ..event import Event, without_auth
+
+if TYPE_CHECKING:
+    from flask_socketio import SocketIO
+
+    from ..dispatch import Dispatcher
+
+__all__ = ["EventPusher", "bind_socketio", "push"]
+
+logger = logging.getLogger("flask_events")
+
+#: The Socket.IO event name that carries envelopes, both ways.
+MESSAGE = "event"
+
+#: Whether the client asked for an acknowledgement of the message being handled.
+_ack_requested: ContextVar[Optional[bool]] = ContextVar("flask_events.ack", default=None)
+
+
+def bind_socketio(dispatcher: Dispatcher, socketio: SocketIO, namespace: str) -> None:
+    """Answer envelopes emitted as ``event`` on ``namespace`` of ``socketio``."""
+
+    def on_connect(*args: Any) -> None:
+        _watch_acks(socketio)
+
+    def on_event(data: Any = None) -> Optional[dict[str, Any]]:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        reply = dispatcher.handle(_as_envelope(data), sender=app, transport="socketio")
+        answer: dict[str, Any] = loads(reply.body)  # plain JSON types, whatever the payload
+        if _ack_requested.get() is False:
+            socketio.emit(MESSAGE, answer, namespace=namespace, to=_current_sid())
+            return None
+        return answer
+
+    socketio.on_event("connect", on_connect, namespace=namespace)
+    socketio.on_event(MESSAGE, on_event, namespace=namespace)
+
+
+def push(socketio: SocketIO, event: Event, *, to: Optional[str], namespace: str) -> None:
+    """Emit ``event`` (``auth`` emptied) as ``event`` to ``to`` (a client's sid or a
+    room), or to every client of ``namespace`` when ``to`` is ``None``.
+    """
+    socketio.emit(MESSAGE, loads(without_auth(event).to_json()), namespace=namespace, to=to)
+
+
+class EventPusher:
+    """Push events from a process that runs no server, through the message queue.
+
+    :param message_queue: the URL the servers' ``SocketIO(message_queue=...)`` use,
+        e.g. ``"redis://127.0.0.1:6379/0"``.
+    :param namespace: the events namespace of the servers.
+    """
+
+    def __init__(self, message_queue: str, namespace: str = "/events") -> None:
+        from flask_socketio import SocketIO
+
+        self.socketio = SocketIO(message_queue=message_queue)
+        self.namespace = namespace
+
+    def push(self, event: Event, to: Optional[str] = None) -> None:
+        """Emit ``event`` to a client (sid), a room, or everyone (``None``)."""
+        push(self.socketio, event, to=to, namespace=self.namespace)
+
+
+def _as_envelope(data: Any) -> Any:
+    """A JSON string, bytes or an object: what :func:`~flask_events.parse_event` reads."""
+    return data if data is not None else b""
+
+
+def _current_sid() -> Optional[str]:
+    from flask import request
+
+    return getattr(request, "sid", None)
+
+
+def _watch_acks(socketio: SocketIO) -> None:
+    """Let handlers know whether the client asked for an acknowledgement.
+
+    python-socketio decides whether to acknowledge after the handler returns and
+    does not tell the handler, so its event dispatch is wrapped (once per server)
+    to record that in a context variable.
+    """
+    server = getattr(socketio, "server", None)
+    original = getattr(server, "_handle_event_internal", None)
+    if original is None or getattr(original, "_flask_events", False):
+        if original is None:
+            logger.warning("python-socketio changed: answers are always acknowledgements")
+        return
+
+    def handle_event_internal(
+        server_: Any, sid: str, eio_sid: str, data: Any, namespace: str, id: Any
+    ) -> Any:
+        token = _ack_requested.set(id is not None)
+        try:
+            return original(server_, sid, eio_sid, data, namespace, id)
+        finally:
+            _ack_requested.reset(token)
+
+    handle_event_internal._flask_events = True  # type: ignore[attr-defined]
+    server._handle_event_internal = handle_event_internal  # type: ignore[union-attr]
