@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from flask import current_app
+from flask import current_app, request
 from flask_socketio import join_room
 
 from flask_events import (
@@ -35,6 +35,7 @@ from .schemas import (
     MovementSchema,
     OpenAccountSchema,
     OpenAccountV2Schema,
+    PingSchema,
 )
 
 events = EventsBlueprint("events", __name__)
@@ -236,7 +237,19 @@ def subscribe(event: Event) -> dict[str, str]:
         raise BadRequest("Subscribe over Socket.IO", code="SOCKETIO_ONLY")
     room = f"user:{_caller(event)}"
     join_room(room)
-    return {"room": room}
+    return {"room": room, "sid": request.sid}
+
+
+@events.handler("notifications:ping", 1, input=PingSchema, example=({"to": "user:7"}, None))
+def ping(event: Event, data: dict[str, Any]) -> dict[str, str]:
+    """Push ``notifications:pong`` to ``to``: a connection's sid, or a room such as
+    ``user:7`` (a demonstration of ``events.push``).
+    """
+    events.push(
+        Event.new("notifications:pong", 1, {"from": event.id}, flow_id=event.flow_id),
+        to=data["to"],
+    )
+    return {"pushed": data["to"]}
 
 
 @events.handler("rates:get", 1, example=({}, {"BRL": 1.0, "USD": 0.18, "EUR": 0.17}))

@@ -39,3 +39,9 @@ class MovementSchema(AccountRefSchema):
     """An amount of cents to move in or out of an account."""
 
     amount = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+
+
+class PingSchema(Schema):
+    """Where to push a test notification."""
+
+    to = fields.String(required=True, metadata={"description": "a sid or a room"})

@@ -1,4 +1,6 @@
-"""The example app plus one hostile handler, served for the browser test of /doc."""
+"""The example app plus two test handlers: one with hostile doc text (for the browser
+test of /doc) and one that crashes (for the protocol tests of every transport).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +19,14 @@ if ("test:hostile", 1) not in events.registry:
         doc=HOSTILE_DOC,
         example=({"note": "</textarea><script>window.pwned=3</script>"}, None),
     )
+
+
+if ("test:crash", 1) not in events.registry:
+
+    @events.handler("test:crash", 1)
+    def crash(event):
+        """Always fails with an unexpected exception."""
+        raise RuntimeError("internal detail: password=hunter2")
 
 
 def create_app():

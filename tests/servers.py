@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,10 +33,10 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 20.0) -
 
 
 @contextlib.contextmanager
-def flask_server(app: str) -> Iterator[str]:
+def flask_server(app: str, env: Optional[dict[str, str]] = None) -> Iterator[str]:
     """Run ``flask --app APP run`` on a free port; yield its base URL; stop it."""
     port = free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "FLASK_DEBUG": "0"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "FLASK_DEBUG": "0", **(env or {})}
     command = [
         sys.executable,
         "-m",
@@ -64,3 +65,30 @@ def flask_server(app: str) -> Iterator[str]:
             process.wait()
         if process.stderr:
             process.stderr.close()
+
+
+@contextlib.contextmanager
+def redis_server() -> Iterator[str]:
+    """Run ``redis-server`` (Debian's package) on a free port; yield its URL; stop it."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, process)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

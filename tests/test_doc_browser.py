@@ -73,8 +73,10 @@ def test_every_event_is_listed(page):
         ["account:statement", 1],
         ["account:withdraw", 1],
         ["batch", 1],
+        ["notifications:ping", 1],
         ["notifications:subscribe", 1],
         ["rates:get", 1],
+        ["test:crash", 1],
         ["test:hostile", 1],
     ]
     assert listed == expected
@@ -127,7 +129,7 @@ def test_filter_hides_events_that_do_not_match(page):
     assert page.locator("section.event:visible").count() == 0
     assert page.locator("#no-match").is_visible()
     page.fill("#filter", "")
-    assert page.locator("section.event:visible").count() == 11
+    assert page.locator("section.event:visible").count() == 13
 
 
 def test_hostile_doc_text_is_shown_not_run(page):

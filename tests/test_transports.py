@@ -1,0 +1,124 @@
+"""The same protocol cases on every transport, from one parametrized test, so that
+HTTP, WebSocket and Socket.IO cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import urllib.request
+
+import pytest
+import socketio
+import websocket
+
+from flask_events.codec import dumps
+
+from .conftest import WIRE_KEYS, envelope
+from .servers import flask_server
+
+
+@pytest.fixture(scope="module")
+def server():
+    with flask_server("tests.doc_app") as base:
+        yield base
+
+
+@contextlib.contextmanager
+def http_sender(base):
+    def send(text: str) -> dict:
+        request = urllib.request.Request(f"{base}/events", data=text.encode(), method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    yield send
+
+
+@contextlib.contextmanager
+def websocket_sender(base):
+    ws = websocket.create_connection(base.replace("http", "ws") + "/events/ws", timeout=10)
+    try:
+
+        def send(text: str) -> dict:
+            ws.send(text)
+            return json.loads(ws.recv())
+
+        yield send
+    finally:
+        ws.close()
+        ws.shutdown()
+
+
+@contextlib.contextmanager
+def socketio_sender(base):
+    sio = socketio.Client()
+    sio.connect(base, namespaces=["/events"], transports=["websocket"], wait_timeout=10)
+    try:
+        yield lambda text: sio.call("event", text, namespace="/events", timeout=10)
+    finally:
+        sio.disconnect()
+
+
+SENDERS = {"http": http_sender, "websocket": websocket_sender, "socketio": socketio_sender}
+
+
+@pytest.fixture(scope="module")
+def senders(server):
+    """One open connection per transport, for every case."""
+    with contextlib.ExitStack() as stack:
+        yield {name: stack.enter_context(sender(server)) for name, sender in SENDERS.items()}
+
+
+CASES = {
+    "success": (envelope("rates:get", 1, id="c1", flowId="f1"), "rates:get:response", None),
+    "not found": (
+        envelope("no:such", 4, id="c2", flowId="f2"),
+        "eventNotFound",
+        "NO_EVENT_HANDLER_FOUND",
+    ),
+    "typed error": (
+        envelope(
+            "account:get", 1, {"accountId": 999}, id="c3", flowId="f3", identity={"userId": 1}
+        ),
+        "account:get:notFound",
+        "ACCOUNT_NOT_FOUND",
+    ),
+    "handler error": (
+        envelope("test:crash", 1, id="c4", flowId="f4"),
+        "test:crash:error",
+        "UNHANDLED_ERROR",
+    ),
+    "bad payload": (
+        envelope("account:get", 1, {"accountId": "x"}, id="c5", flowId="f5"),
+        "account:get:badRequest",
+        "INVALID_PAYLOAD",
+    ),
+    "bad envelope": (
+        {"name": "rates:get", "version": "1", "id": "c6", "flowId": "f6", "payload": {}},
+        "badProtocol",
+        "INVALID_COMMUNICATION_PROTOCOL",
+    ),
+    "not json": ("{nope", "badProtocol", "INVALID_COMMUNICATION_PROTOCOL"),
+}
+
+
+@pytest.mark.parametrize("transport", list(SENDERS))
+@pytest.mark.parametrize("case", list(CASES))
+def test_every_transport_answers_alike(senders, transport, case):
+    request, name, code = CASES[case]
+    text = request if isinstance(request, str) else dumps(request).decode()
+    answer = senders[transport](text)
+    assert answer["name"] == name
+    assert list(answer) == WIRE_KEYS
+    if isinstance(request, dict):  # the ids are readable, and kept
+        assert (answer["id"], answer["flowId"]) == (request["id"], request["flowId"])
+    if code is not None:
+        assert answer["payload"]["code"] == code
+    assert "hunter2" not in json.dumps(answer)
+
+
+@pytest.mark.parametrize("transport", list(SENDERS))
+def test_every_transport_gives_the_same_answer_for_a_deterministic_event(senders, transport):
+    """Not just alike: the same event, key for key and value for value."""
+    request = dumps(envelope("no:such", 9, {"n": 2**70}, id="same", flowId="same")).decode()
+    assert senders[transport](request) == senders["http"](request)
