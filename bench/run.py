@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator, Optional
 
 import msgspec
 import orjson
@@ -177,25 +177,27 @@ def wrk_script(body: bytes) -> str:
 
 
 @contextlib.contextmanager
-def gunicorn_server() -> Iterator[str]:
-    """``bench/http_app.py`` under gunicorn, 2 sync workers, on a free loopback port."""
+def gunicorn_server(
+    app: str = "http_app:app", options: Optional[list[str]] = None
+) -> Iterator[str]:
+    """An app of ``bench/`` under gunicorn (by default 2 sync workers) on a free
+    loopback port.
+    """
     port = free_port()
+    options = options if options is not None else ["-w", "2", "-k", "sync"]
     server = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "gunicorn",
-            "-w",
-            "2",
-            "-k",
-            "sync",
+            *options,
             "--log-level",
             "warning",
             "-b",
             f"127.0.0.1:{port}",
             "--chdir",
             str(HERE),
-            "http_app:app",
+            app,
         ],
         cwd=HERE.parent,
     )
@@ -281,6 +283,65 @@ def bench_parallel(rounds: int) -> dict[str, float]:
     return summary(parallel, sequential, ratios)
 
 
+# -- (e) WebSocket and Socket.IO round trips, one connection ------------------------
+
+
+def round_trips(send: Callable[[], Any], seconds: float) -> float:
+    """Sequential round trips per second over ``seconds``."""
+    count, start = 0, time.perf_counter()
+    deadline = start + seconds
+    while time.perf_counter() < deadline:
+        for _ in range(50):
+            send()
+        count += 50
+    return count / (time.perf_counter() - start)
+
+
+def bench_sockets(rounds: int, seconds: float) -> dict[str, dict[str, float]]:
+    """One connection each, sequential round trips of the sample envelope, same server
+    (gunicorn, 1 worker with threads, as Flask-SocketIO needs): Flask-Events against
+    a bare flask-sock endpoint and a bare Flask-SocketIO handler.
+    """
+    import socketio
+    import websocket
+
+    text = ENVELOPE.decode()
+    envelope = msgspec.json.decode(ENVELOPE)
+    with gunicorn_server("socket_app:app", ["-w", "1", "--threads", "8"]) as base:
+        ws_url = base.replace("http://", "ws://")
+        ws_ours = websocket.create_connection(ws_url + "/events/ws", timeout=10)
+        ws_bare = websocket.create_connection(ws_url + "/bare/ws", timeout=10)
+        sio = socketio.Client()
+        sio.connect(base, namespaces=["/events", "/bare"], transports=["websocket"])
+
+        def over_websocket(ws: Any) -> Callable[[], Any]:
+            return lambda: (ws.send(text), ws.recv())
+
+        def over_socketio(namespace: str) -> Callable[[], Any]:
+            return lambda: sio.call("event", envelope, namespace=namespace, timeout=10)
+
+        pairs = {
+            "websocket": (over_websocket(ws_ours), over_websocket(ws_bare)),
+            "socketio": (over_socketio("/events"), over_socketio("/bare")),
+        }
+        results = {}
+        try:
+            for key, (ours_send, bare_send) in pairs.items():
+                round_trips(ours_send, 1)  # warm up
+                round_trips(bare_send, 1)
+                ours, bare, ratios = [], [], []
+                for _ in range(rounds):
+                    bare.append(round_trips(bare_send, seconds))
+                    ours.append(round_trips(ours_send, seconds))
+                    ratios.append(ours[-1] / bare[-1])
+                results[key] = summary(ours, bare, ratios)
+        finally:
+            ws_ours.close()
+            ws_bare.close()
+            sio.disconnect()
+    return results
+
+
 # -- report ---------------------------------------------------------------------------
 
 #: Each benchmark's target: ("min", x) means ratio >= x, ("max", x) ratio <= x.
@@ -290,6 +351,8 @@ TARGETS = {
     "http": ("min", 0.9),
     "batch": ("max", 0.2),
     "parallel": ("min", 8),
+    "websocket": ("min", 0.85),
+    "socketio": ("min", 0.85),
 }
 LABELS = {
     "core": (
@@ -317,6 +380,16 @@ LABELS = {
         "s per batch",
         "the same batch sequential; ratio = speedup",
     ),
+    "websocket": (
+        "(e) WebSocket `/events/ws`, one connection, sequential round trips",
+        "msg/s",
+        "bare flask-sock endpoint parsing and answering the envelope, same server",
+    ),
+    "socketio": (
+        "(f) Socket.IO namespace `/events`, one connection, sequential acked emits",
+        "msg/s",
+        "bare Flask-SocketIO handler doing the same, same server",
+    ),
 }
 
 
@@ -332,6 +405,9 @@ Notes:
 - (b) loads both routes of `bench/http_app.py` with wrk from a separate process.
 - (c) sends the same trivial event 100 times in one batch (`parallel: false`).
 - (d) runs in-process through the blueprint's dispatcher; the handler sleeps 50 ms.
+- (e) and (f) serve `bench/socket_app.py` under gunicorn (1 worker, 8 threads, as
+  Flask-SocketIO's threading mode needs) and talk to it over one connection each
+  (websocket-client; python-socketio's client over its WebSocket transport).
 """
 
 
@@ -387,6 +463,10 @@ def main() -> None:
     if "parallel" in parts:
         results["parallel"] = bench_parallel(args.rounds)
         print("parallel:", results["parallel"], flush=True)
+    if "websocket" in parts or "socketio" in parts:
+        sockets = bench_sockets(args.rounds, min(args.seconds, 5.0))
+        results.update({key: sockets[key] for key in ("websocket", "socketio") if key in parts})
+        print("sockets:", sockets, flush=True)
     command = "python bench/run.py " + " ".join(sys.argv[1:])
     text = report(results, command.strip(), args.rounds, args.seconds)
     Path(args.output).write_text(text)

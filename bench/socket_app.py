@@ -1,0 +1,59 @@
+"""The app served by gunicorn in the socket benchmarks.
+
+WebSocket: ``/events/ws`` is Flask-Events; ``/bare/ws`` is a bare flask-sock endpoint
+that parses the envelope and answers the response event with the same JSON library.
+Socket.IO: namespace ``/events`` is Flask-Events; namespace ``/bare`` is a bare
+Flask-SocketIO handler doing the same, on the same ``SocketIO``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from flask import Flask
+from flask_sock import Sock
+from flask_socketio import SocketIO
+
+from flask_events import Event, EventsBlueprint
+
+events = EventsBlueprint("events", __name__)
+
+
+@events.handler("some event", 42)
+def echo(event: Event) -> Any:
+    return event.payload
+
+
+app = Flask(__name__)
+app.register_blueprint(events)
+sock = Sock(app)
+socketio = SocketIO(app, async_mode="threading")
+events.attach_socketio(socketio, namespace="/events")
+
+_decode = msgspec.json.Decoder().decode
+_encode = msgspec.json.Encoder().encode
+
+
+def answer(envelope: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": envelope["name"] + ":response",
+        "version": envelope["version"],
+        "id": envelope["id"],
+        "flowId": envelope["flowId"],
+        "payload": envelope["payload"],
+        "identity": {},
+        "auth": {},
+        "metadata": {},
+    }
+
+
+@sock.route("/bare/ws")
+def bare_websocket(ws: Any) -> None:
+    while True:
+        ws.send(_encode(answer(_decode(ws.receive()))).decode())
+
+
+@socketio.on("event", namespace="/bare")
+def bare_socketio(data: Any) -> dict[str, Any]:
+    return answer(data)
