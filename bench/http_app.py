@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import msgspec
+from bare import answer, decode, encode
 from flask import Flask, request
 
 from flask_events import Event, EventsBlueprint
@@ -35,21 +35,7 @@ app = Flask(__name__)
 app.register_blueprint(events)
 
 
-_decode = msgspec.json.Decoder().decode
-_encode = msgspec.json.Encoder().encode
-
-
 @app.post("/bare")
 def bare() -> Any:
-    envelope = _decode(request.get_data())
-    answer = {
-        "name": envelope["name"] + ":response",
-        "version": envelope["version"],
-        "id": envelope["id"],
-        "flowId": envelope["flowId"],
-        "payload": envelope["payload"],
-        "identity": {},
-        "auth": {},
-        "metadata": {},
-    }
-    return app.response_class(_encode(answer), 200, content_type="application/json")
+    envelope = decode(request.get_data())
+    return app.response_class(encode(answer(envelope)), 200, content_type="application/json")

@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Optional
 
 import msgspec
 import orjson
@@ -36,7 +36,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 from flask_events import Dispatcher, Event, Registry  # noqa: E402
-from tests.servers import free_port, wait_for_port  # noqa: E402
+from tests.servers import free_port, serve  # noqa: E402
 
 #: The sample envelope of PROTOCOL.md §1 (the Go library's, with identity and auth).
 ENVELOPE = msgspec.json.encode(
@@ -176,37 +176,28 @@ def wrk_script(body: bytes) -> str:
     return script.name
 
 
-@contextlib.contextmanager
 def gunicorn_server(
     app: str = "http_app:app", options: Optional[list[str]] = None
-) -> Iterator[str]:
+) -> contextlib.AbstractContextManager[str]:
     """An app of ``bench/`` under gunicorn (by default 2 sync workers) on a free
-    loopback port.
+    loopback port (a context manager of its URL).
     """
     port = free_port()
     options = options if options is not None else ["-w", "2", "-k", "sync"]
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            *options,
-            "--log-level",
-            "warning",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--chdir",
-            str(HERE),
-            app,
-        ],
-        cwd=HERE.parent,
-    )
-    try:
-        wait_for_port(port, server)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        *options,
+        "--log-level",
+        "warning",
+        "-b",
+        f"127.0.0.1:{port}",
+        "--chdir",
+        str(HERE),
+        app,
+    ]
+    return serve(command, port, cwd=HERE.parent)
 
 
 def bench_http(rounds: int, seconds: float, connections: int = 8) -> dict[str, float]:

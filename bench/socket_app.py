@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
+from bare import answer, decode, encode
 from flask import Flask
 from flask_sock import Sock
 from flask_socketio import SocketIO
@@ -31,27 +31,11 @@ sock = Sock(app)
 socketio = SocketIO(app, async_mode="threading")
 events.attach_socketio(socketio, namespace="/events")
 
-_decode = msgspec.json.Decoder().decode
-_encode = msgspec.json.Encoder().encode
-
-
-def answer(envelope: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "name": envelope["name"] + ":response",
-        "version": envelope["version"],
-        "id": envelope["id"],
-        "flowId": envelope["flowId"],
-        "payload": envelope["payload"],
-        "identity": {},
-        "auth": {},
-        "metadata": {},
-    }
-
 
 @sock.route("/bare/ws")
 def bare_websocket(ws: Any) -> None:
     while True:
-        ws.send(_encode(answer(_decode(ws.receive()))).decode())
+        ws.send(encode(answer(decode(ws.receive()))).decode())
 
 
 @socketio.on("event", namespace="/bare")

@@ -33,10 +33,32 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 20.0) -
 
 
 @contextlib.contextmanager
+def serve(
+    command: list[str], port: int, env: Optional[dict[str, str]] = None, cwd: Path = ROOT
+) -> Iterator[str]:
+    """Run a server ``command`` listening on ``port``; yield its base URL; stop it."""
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def flask_server(app: str, env: Optional[dict[str, str]] = None) -> Iterator[str]:
-    """Run ``flask --app APP run`` on a free port; yield its base URL; stop it."""
+    """Run ``flask --app APP run`` on a free port (a context manager of its URL)."""
     port = free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "FLASK_DEBUG": "0", **(env or {})}
     command = [
         sys.executable,
         "-m",
@@ -50,45 +72,23 @@ def flask_server(app: str, env: Optional[dict[str, str]] = None) -> Iterator[str
         str(port),
         "--no-reload",
     ]
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    try:
-        wait_for_port(port, process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stderr:
-            process.stderr.close()
+    return serve(command, port, {"FLASK_DEBUG": "0", **(env or {})})
 
 
 @contextlib.contextmanager
 def redis_server() -> Iterator[str]:
     """Run ``redis-server`` (Debian's package) on a free port; yield its URL; stop it."""
     port = free_port()
-    process = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, process)
+    command = [
+        "redis-server",
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]
+    with serve(command, port):
         yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)

@@ -10,12 +10,12 @@ import urllib.request
 
 import pytest
 import socketio
-import websocket
 
 from flask_events.codec import dumps
 
 from .conftest import WIRE_KEYS, envelope
 from .servers import flask_server
+from .test_websocket import connect as websocket_connection
 
 
 @pytest.fixture(scope="module")
@@ -36,17 +36,13 @@ def http_sender(base):
 
 @contextlib.contextmanager
 def websocket_sender(base):
-    ws = websocket.create_connection(base.replace("http", "ws") + "/events/ws", timeout=10)
-    try:
+    with websocket_connection(base) as ws:
 
         def send(text: str) -> dict:
             ws.send(text)
             return json.loads(ws.recv())
 
         yield send
-    finally:
-        ws.close()
-        ws.shutdown()
 
 
 @contextlib.contextmanager
