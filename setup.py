@@ -28,6 +28,7 @@ setup(
         "blinker>=1.6.2",
         "msgspec>=0.18.6",
         "flask-sock>=0.7",
+        "httpx>=0.24",
     ],
     extras_require={
         "pydantic": ["pydantic>=2"],

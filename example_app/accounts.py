@@ -21,6 +21,7 @@ from flask_events import (
     BadRequest,
     Event,
     EventsBlueprint,
+    EventsClient,
     Forbidden,
     NotFound,
     Unauthorized,
@@ -32,6 +33,7 @@ from flask_events import (
 from .schemas import (
     AccountRefSchema,
     AccountSchema,
+    ConvertSchema,
     MovementSchema,
     OpenAccountSchema,
     OpenAccountV2Schema,
@@ -250,6 +252,47 @@ def ping(event: Event, data: dict[str, Any]) -> dict[str, str]:
         to=data["to"],
     )
     return {"pushed": data["to"]}
+
+
+@events.handler(
+    "rates:convert",
+    1,
+    input=ConvertSchema,
+    example=({"amount": 1000, "to": "USD"}, {"amount": 180, "currency": "USD"}),
+)
+def convert(event: Event, data: dict[str, Any]) -> dict[str, Any]:
+    """Convert cents from BRL, with the rates of the rates service (``RATES_SERVICE_URL``;
+    this service itself by default), asked with the events client: the call carries
+    this event's flowId on.
+    """
+    answer = _rates_client().send("rates:get", 1, {})
+    if not answer.is_success:
+        raise Unprocessable(
+            "The rates service failed",
+            code="RATES_UNAVAILABLE",
+            parameters={"answer": answer.name},
+        )
+    rate = answer.payload.get(data["to"])
+    if rate is None:
+        raise BadRequest("Unknown currency", code="UNKNOWN_CURRENCY")
+    return {
+        "amount": round(data["amount"] * rate),
+        "currency": data["to"],
+        "ratesFlowId": answer.flow_id,
+    }
+
+
+_clients: dict[str, EventsClient] = {}
+_clients_lock = threading.Lock()
+
+
+def _rates_client() -> EventsClient:
+    """One pooled client per rates service URL."""
+    url = current_app.config.get("RATES_SERVICE_URL") or request.host_url + "events"
+    with _clients_lock:
+        if url not in _clients:
+            _clients[url] = EventsClient(url, timeout=5)
+        return _clients[url]
 
 
 @events.handler("rates:get", 1, example=({}, {"BRL": 1.0, "USD": 0.18, "EUR": 0.17}))

@@ -45,3 +45,10 @@ class PingSchema(Schema):
     """Where to push a test notification."""
 
     to = fields.String(required=True, metadata={"description": "a sid or a room"})
+
+
+class ConvertSchema(Schema):
+    """An amount of BRL cents to convert."""
+
+    amount = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    to = fields.String(required=True, validate=validate.Length(equal=3))

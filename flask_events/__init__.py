@@ -1,7 +1,16 @@
 """Flask-Events: the events protocol (GuiaBolso/Go-Events) for Flask."""
 
 from .blueprint import EventsBlueprint
-from .context import Handling, current_handling
+from .client import (
+    AsyncEventsClient,
+    ConnectionFailed,
+    EventsClient,
+    EventsClientError,
+    InvalidResponse,
+    RequestTimeout,
+    UnexpectedStatus,
+)
+from .context import EventLogFilter, Handling, current_event, current_handling
 from .dispatch import Dispatcher, Reply, Settings
 from .errors import (
     BadProtocol,
@@ -38,12 +47,20 @@ from .transports.socketio import EventPusher
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "AsyncEventsClient",
+    "ConnectionFailed",
+    "EventsClient",
+    "EventsClientError",
+    "InvalidResponse",
+    "RequestTimeout",
+    "UnexpectedStatus",
     "BadProtocol",
     "BadRequest",
     "Dispatcher",
     "DuplicateHandlerError",
     "Event",
     "EventError",
+    "EventLogFilter",
     "EventNotFound",
     "EventPusher",
     "EventsBlueprint",
@@ -63,6 +80,7 @@ __all__ = [
     "Unprocessable",
     "UserDenied",
     "bad_protocol_event",
+    "current_event",
     "current_handling",
     "error_event",
     "error_response_event",

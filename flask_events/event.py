@@ -145,6 +145,14 @@ class Event(msgspec.Struct):
         """True for any event a client reads as an error."""
         return self.kind not in ("response", "redirect")
 
+    @property
+    def error_code(self) -> Optional[str]:
+        """The ``code`` of an error event's payload (``None`` for other events)."""
+        if self.is_error and isinstance(self.payload, dict):
+            code = self.payload.get("code")
+            return code if isinstance(code, str) else None
+        return None
+
 
 _decode_event = msgspec.json.Decoder(Event).decode
 _convert = msgspec.convert

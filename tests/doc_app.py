@@ -4,6 +4,8 @@ test of /doc) and one that crashes (for the protocol tests of every transport).
 
 from __future__ import annotations
 
+import time
+
 from example_app import create_app as create_example_app
 from example_app.accounts import events
 
@@ -29,6 +31,21 @@ if ("test:crash", 1) not in events.registry:
         raise RuntimeError("internal detail: password=hunter2")
 
 
+if ("test:slow", 1) not in events.registry:
+
+    @events.handler("test:slow", 1)
+    def slow(event):
+        """Sleeps ``payload`` seconds."""
+        time.sleep(float(event.payload))
+        return "late"
+
+
 def create_app():
     """``flask --app tests.doc_app run``."""
-    return create_example_app()
+    app = create_example_app()
+
+    @app.post("/garbage")
+    def garbage():
+        return "this is not an event", 200
+
+    return app

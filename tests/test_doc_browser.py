@@ -75,9 +75,11 @@ def test_every_event_is_listed(page):
         ["batch", 1],
         ["notifications:ping", 1],
         ["notifications:subscribe", 1],
+        ["rates:convert", 1],
         ["rates:get", 1],
         ["test:crash", 1],
         ["test:hostile", 1],
+        ["test:slow", 1],
     ]
     assert listed == expected
     assert page.locator("#toc li").count() == len(expected)
@@ -129,7 +131,7 @@ def test_filter_hides_events_that_do_not_match(page):
     assert page.locator("section.event:visible").count() == 0
     assert page.locator("#no-match").is_visible()
     page.fill("#filter", "")
-    assert page.locator("section.event:visible").count() == 13
+    assert page.locator("section.event:visible").count() == 15
 
 
 def test_hostile_doc_text_is_shown_not_run(page):
