@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from flask import Flask
 
 from flask_events import Event, EventsBlueprint, NotFound, random_id
-from flask_events.signals import (
-    error_noticed,
-    event_error_noticed,
-    event_finished,
-    event_started,
-)
+from flask_events.testing import SignalRecorder, record_signals
 
 #: The Go library's own sample envelope (handlers_test.go ``mockEvent``).
 GO_MOCK_EVENT = b"""
@@ -89,40 +83,8 @@ def app(blueprint: EventsBlueprint) -> Flask:
     return app
 
 
-class SignalRecorder:
-    """Records the four tracker signals: the Go MockTracker's counters."""
-
-    SIGNALS: ClassVar[dict[str, Any]] = {
-        "started": event_started,
-        "finished": event_finished,
-        "error_noticed": error_noticed,
-        "event_error_noticed": event_error_noticed,
-    }
-
-    def __init__(self) -> None:
-        self.calls: dict[str, list[dict[str, Any]]] = {key: [] for key in self.SIGNALS}
-
-    def count(self, key: str) -> int:
-        return len(self.calls[key])
-
-    @contextlib.contextmanager
-    def connected(self) -> Iterator[SignalRecorder]:
-        receivers = {}
-        for key, signal in self.SIGNALS.items():
-
-            def receiver(sender: Any, _key: str = key, **kwargs: Any) -> None:
-                self.calls[_key].append({"sender": sender, **kwargs})
-
-            receivers[key] = receiver
-            signal.connect(receiver)
-        try:
-            yield self
-        finally:
-            for key, signal in self.SIGNALS.items():
-                signal.disconnect(receivers[key])
-
-
 @pytest.fixture
 def recorder() -> Iterator[SignalRecorder]:
-    with SignalRecorder().connected() as rec:
+    """The four tracker signals, recorded (flask_events.testing's recorder)."""
+    with record_signals() as rec:
         yield rec

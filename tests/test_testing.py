@@ -1,0 +1,35 @@
+"""flask_events.testing: the helpers and fixtures users get for their own tests."""
+
+from __future__ import annotations
+
+from flask_events import Event
+from flask_events.testing import record_signals, send_event
+
+
+def test_send_event_returns_the_answer_event(client):
+    answer = send_event(client, "echo", 1, {"a": 1}, flow_id="f", auth={"token": "t"})
+    assert isinstance(answer, Event) and answer.name == "echo:response"
+    assert answer.payload == {"a": 1} and answer.flow_id == "f" and answer.auth == {}
+    assert send_event(client, "lookup", 1).error_code == "NOTHING"
+
+
+def test_the_send_event_fixture(send_event):
+    assert send_event("echo", 1, [1, 2]).payload == [1, 2]
+
+
+def test_the_events_recorder_fixture_counts_like_the_go_mock_tracker(client, events_recorder):
+    send_event(client, "echo", 1)
+    send_event(client, "boom", 1)
+    send_event(client, "nothing", 1)
+    client.post("/events", data=b"{")
+    assert events_recorder.count("started") == 2 and events_recorder.count("finished") == 2
+    assert events_recorder.count("event_error_noticed") == 1
+    assert events_recorder.count("error_noticed") == 1
+    events_recorder.clear()
+    assert events_recorder.count("started") == 0
+
+
+def test_record_signals_for_one_sender_only(app, client):
+    with record_signals(sender=object()) as elsewhere, record_signals(sender=app) as here:
+        send_event(client, "echo", 1)
+    assert here.count("started") == 1 and elsewhere.count("started") == 0
