@@ -213,6 +213,10 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
             options.setdefault("max_message_size", 4 * limit + 1024)
             options.setdefault("ping_interval", 25)
         app.extensions.setdefault("events", {})[state.name] = self
+        if "events" not in app.cli.commands:
+            from .cli import events_cli
+
+            app.cli.add_command(events_cli)
 
     def register_views_in_doc(self, api: Any, app: Flask, spec: Any, **kwargs: Any) -> None:
         """Describe every event in the OpenAPI document of a flask-smorest ``Api``."""
