@@ -34,6 +34,8 @@ setup(
         "pydantic": ["pydantic>=2"],
         "socketio": ["flask-socketio>=5.3"],
         "redis": ["flask-socketio>=5.3", "redis>=4"],
+        "prometheus": ["prometheus-client>=0.17"],
+        "opentelemetry": ["opentelemetry-api>=1.20", "opentelemetry-sdk>=1.20"],
         "test": [
             "pytest>=7.4",
             "pytest-flask>=1.3",
@@ -45,6 +47,9 @@ setup(
             "flask-socketio>=5.3",
             "python-socketio[client]>=5.8",
             "redis>=4",
+            "prometheus-client>=0.17",
+            "opentelemetry-api>=1.20",
+            "opentelemetry-sdk>=1.20",
         ],
         "bench": ["gunicorn>=21.2", "orjson>=3.9"],
         "dev": ["ruff", "mypy", "tox>=4"],

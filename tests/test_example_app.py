@@ -170,3 +170,11 @@ def test_chunked_body_over_real_http():
         assert status == b"HTTP/1.1 200 OK" and body["name"] == "account:list:response"
         status, body = chunked(b" " * (1024 * 1024 + 10))
         assert status.startswith(b"HTTP/1.1 413") and body["name"] == "badProtocol"
+
+
+def test_metrics_behind_a_flag():
+    app = create_app({"TESTING": True, "METRICS": True, "TRACING": True})
+    client = app.test_client()
+    send(client, "rates:get")
+    assert 'events_total{name="rates:get"' in client.get("/metrics").get_data(as_text=True)
+    assert create_app({"TESTING": True}).test_client().get("/metrics").status_code == 404

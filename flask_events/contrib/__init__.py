@@ -1,0 +1,1 @@
+"""Optional integrations, each a small subscriber of the public signals."""

@@ -1,0 +1,110 @@
+"""Prometheus metrics and OpenTelemetry traces, over the public signals."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from flask_events import EventsBlueprint, EventsClient
+from flask_events.contrib.metrics import EventsMetrics
+from flask_events.contrib.tracing import EventsTracing
+from flask_events.testing import send_event
+
+from .conftest import make_blueprint
+
+
+def sample(text, metric, **labels):
+    """The value of one sample in a Prometheus text exposition."""
+    wanted = [f'{key}="{value}"' for key, value in labels.items()]
+    for line in text.splitlines():
+        if line.startswith(f"{metric}{{") and all(label in line for label in wanted):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"no sample {metric} {wanted} in:\n{text}")
+
+
+def test_metrics_after_traffic():
+    app = Flask(__name__)
+    app.register_blueprint(make_blueprint())
+    EventsMetrics(app)
+    client = app.test_client()
+    for _ in range(3):
+        send_event(client, "echo", 1)
+    send_event(client, "lookup", 1)
+    send_event(client, "boom", 1)
+    send_event(client, "never:registered", 1)
+    client.post("/events", data=b"{")
+    text = client.get("/metrics").get_data(as_text=True)
+    total = "events_total"
+    assert sample(text, total, name="echo", version="1", outcome="response", transport="http") == 3
+    assert sample(text, total, name="lookup", outcome="notFound") == 1
+    assert sample(text, total, name="boom", outcome="error") == 1
+    assert sample(text, total, name="", outcome="eventNotFound") == 1
+    assert sample(text, total, name="", outcome="badProtocol") == 1
+    assert sample(text, "events_duration_seconds_count", name="echo") == 3
+    assert "never:registered" not in text  # unknown names do not become labels
+
+
+@pytest.fixture
+def spans():
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    yield provider, exporter
+    provider.shutdown()
+
+
+def test_one_span_per_event(spans):
+    provider, exporter = spans
+    app = Flask(__name__)
+    app.register_blueprint(make_blueprint())
+    EventsTracing(app, tracer_provider=provider)
+    client = app.test_client()
+    send_event(client, "echo", 1, flow_id="F", id="I")
+    send_event(client, "boom", 1)
+    echo, boom = exporter.get_finished_spans()
+    assert echo.name == "echo" and echo.kind == trace.SpanKind.SERVER
+    assert echo.attributes["events.flow_id"] == "F" and echo.attributes["events.id"] == "I"
+    assert echo.attributes["events.version"] == 1
+    assert echo.attributes["events.outcome"] == "response"
+    assert boom.attributes["events.outcome"] == "error"
+    assert boom.status.status_code == trace.StatusCode.ERROR
+
+
+def test_the_span_in_service_b_is_a_child_of_the_span_in_a(spans):
+    provider, exporter = spans
+    service_b = Flask("b")
+    events_b = EventsBlueprint("events", __name__)
+    events_b.add("b:work", 1, lambda event: "done")
+    service_b.register_blueprint(events_b)
+    EventsTracing(service_b, tracer_provider=provider)
+
+    service_a = Flask("a")
+    events_a = EventsBlueprint("events", __name__)
+    client_to_b = EventsClient("http://service-b/events")  # builds; B's test client delivers
+
+    @events_a.handler("a:work", 1)
+    def work(event):
+        outgoing = client_to_b.envelope("b:work", 1)
+        assert "traceparent" in outgoing.metadata["trace"]
+        return send_event(
+            service_b.test_client(),
+            "b:work",
+            1,
+            flow_id=outgoing.flow_id,
+            metadata=outgoing.metadata,
+        ).payload
+
+    service_a.register_blueprint(events_a)
+    EventsTracing(service_a, tracer_provider=provider)
+    answer = send_event(service_a.test_client(), "a:work", 1, flow_id="the-flow")
+    client_to_b.close()
+    assert answer.payload == "done"
+    b, a = exporter.get_finished_spans()  # B ends first, inside A
+    assert (a.name, b.name) == ("a:work", "b:work")
+    assert b.parent is not None and b.parent.span_id == a.context.span_id
+    assert b.context.trace_id == a.context.trace_id
+    assert b.attributes["events.flow_id"] == a.attributes["events.flow_id"] == "the-flow"
