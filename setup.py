@@ -50,6 +50,7 @@ setup(
             "prometheus-client>=0.17",
             "opentelemetry-api>=1.20",
             "opentelemetry-sdk>=1.20",
+            "sphinx>=7",
         ],
         "bench": ["gunicorn>=21.2", "orjson>=3.9"],
         "dev": ["ruff", "mypy", "tox>=4"],

@@ -217,3 +217,38 @@ def test_log_records_carry_the_event(app_with_outgoing_call, caplog):
         1,
     )
     assert outside.flow_id == "-" and "never-logged" not in caplog.text
+
+
+def test_log_records_of_batch_sub_events_carry_their_own_event(caplog):
+    from flask import Flask
+
+    from flask_events import EventsBlueprint
+    from flask_events.testing import send_event
+
+    events = EventsBlueprint("events", __name__)
+    events.add_batch()
+    logger = logging.getLogger("test.batch")
+
+    @events.handler("say", 1)
+    def say(event):
+        logger.warning("saying %s", event.payload)
+
+    app = Flask(__name__)
+    app.register_blueprint(events)
+    log_filter = EventLogFilter()
+    caplog.handler.addFilter(log_filter)
+    try:
+        with caplog.at_level(logging.WARNING, logger="test.batch"):
+            subs = [
+                {"name": "say", "version": 1, "id": f"s{i}", "flowId": "F", "payload": i}
+                for i in range(3)
+            ]
+            send_event(app.test_client(), "batch", 1, {"parallel": True, "events": subs})
+    finally:
+        caplog.handler.removeFilter(log_filter)
+    records = [r for r in caplog.records if r.name == "test.batch"]
+    assert sorted((r.event_id, r.getMessage()) for r in records) == [
+        ("s0", "saying 0"),
+        ("s1", "saying 1"),
+        ("s2", "saying 2"),
+    ]
