@@ -112,6 +112,7 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         output: Any = None,
         example: Optional[tuple[Any, Any]] = None,
         doc: Optional[str] = None,
+        public: bool = False,
     ) -> Callable[[F], F]:
         """Decorator: register the function as the handler of ``(name, version)``.
 
@@ -128,12 +129,22 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         :param example: ``(input_example, output_example)``, checked against the
             schemas at registration and shown on /doc.
         :param doc: documentation for /doc; the function's docstring by default.
+        :param public: skip the :meth:`authenticator` for this event.
         :raises DuplicateHandlerError: if ``(name, version)`` is taken.
         :raises ExampleError: if an example does not match its schema.
         """
 
         def decorator(func: F) -> F:
-            self.add(name, version, func, input=input, output=output, example=example, doc=doc)
+            self.add(
+                name,
+                version,
+                func,
+                input=input,
+                output=output,
+                example=example,
+                doc=doc,
+                public=public,
+            )
             return func
 
         return decorator
@@ -148,16 +159,42 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         output: Any = None,
         example: Optional[tuple[Any, Any]] = None,
         doc: Optional[str] = None,
+        public: bool = False,
     ) -> HandlerSpec:
         """Register ``func`` for ``(name, version)``: the twin of :meth:`handler` and
         of the Go library's ``mux.Add``.
         """
         return self.registry.add(
-            name, version, func, input=input, output=output, example=example, doc=doc
+            name,
+            version,
+            func,
+            input=input,
+            output=output,
+            example=example,
+            doc=doc,
+            public=public,
         )
 
+    def authenticator(self, func: F) -> F:
+        """Decorator: authenticate every event of a non-``public`` handler.
+
+        ``func(event)`` reads ``event.auth`` and ``event.identity``, raises
+        :class:`~flask_events.Unauthorized` or :class:`~flask_events.Forbidden` to
+        refuse (answered ``<name>:unauthorized`` / ``<name>:forbidden``; the handler
+        does not run), and returns the principal, which the handler reads as
+        ``current_handling().principal``. Batch sub-events are authenticated one by
+        one, each with its own ``auth``. The function is returned unchanged.
+        """
+        self.dispatcher.authenticator = func
+        return func
+
     def add_batch(
-        self, name: str = "batch", version: int = 1, *, doc: Optional[str] = None
+        self,
+        name: str = "batch",
+        version: int = 1,
+        *,
+        doc: Optional[str] = None,
+        public: bool = True,
     ) -> HandlerSpec:
         """Register the batch event (the Go library's ``mux.Add("batch", 1, Batch(mux))``).
 
@@ -174,6 +211,7 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
             example=example,
             doc=doc if doc is not None else _BATCH_DOC,
             is_batch=True,
+            public=public,
         )
 
     def attach_socketio(self, socketio: Any, namespace: str = "/events") -> None:
@@ -230,14 +268,14 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         return render_template(
             "flask_events/doc.html",
             title=self.name,
-            events=docs.catalogue(self.registry),
+            events=docs.catalogue(self.registry, self.dispatcher.authenticator is not None),
             events_url=url_for(".events"),
             pretty=docs.pretty,
             doc_html=docs.doc_html,
         )
 
     def _doc_json_view(self) -> Response:
-        return jsonify(docs.catalogue(self.registry))
+        return jsonify(docs.catalogue(self.registry, self.dispatcher.authenticator is not None))
 
     def _openapi_view(self) -> Response:
         document = docs.openapi_document(

@@ -20,16 +20,19 @@ __all__ = ["EventLogFilter", "Handling", "current_event", "current_handling"]
 
 
 class Handling(NamedTuple):
-    """The event being handled, with the signal sender and the transport."""
+    """The event being handled, with the signal sender, the transport, and what the
+    blueprint's authenticator returned for it (``None`` without one, or when public).
+    """
 
     event: Event
     sender: Any
     transport: str
+    principal: Any = None
 
 
-#: Holds a plain ``(event, sender, transport)`` tuple: set around every handler call,
-#: so it is kept as cheap as possible; :func:`current_handling` names its parts.
-_handling: ContextVar[Optional[tuple[Event, Any, str]]] = ContextVar(
+#: Holds a plain ``(event, sender, transport[, principal])`` tuple: set around every
+#: handler call, so it is kept cheap; :func:`current_handling` names its parts.
+_handling: ContextVar[Optional[tuple[Any, ...]]] = ContextVar(
     "flask_events.handling", default=None
 )
 
@@ -46,7 +49,7 @@ def _current_event() -> Event:
         raise RuntimeError(
             "Working outside of an event handler: current_event is only set while a handler runs."
         )
-    return handling[0]
+    return handling[0]  # type: ignore[no-any-return]
 
 
 #: The event being handled (a proxy, like ``flask.request``), inside a handler and

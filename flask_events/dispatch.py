@@ -8,6 +8,7 @@ module does not import Flask; the caller passes the signal sender (the app).
 from __future__ import annotations
 
 import logging
+import traceback
 from dataclasses import dataclass
 from time import perf_counter
 from typing import Any, Callable, Mapping, NamedTuple, Optional, Union
@@ -17,6 +18,7 @@ from .codec import dumps
 from .context import _handling
 from .errors import BadProtocol, BadRequest, EventError, EventNotFound
 from .event import (
+    REDACTED,
     Event,
     bad_protocol_event,
     error_response_event,
@@ -100,6 +102,10 @@ class Dispatcher:
         self.registry = registry
         self.settings = settings
         self._handlers = registry._handlers
+        #: Called with each event of a non-public handler before it runs; returns the
+        #: principal (see :class:`~flask_events.Handling`) or raises ``Unauthorized`` /
+        #: ``Forbidden``. ``None``: no authentication.
+        self.authenticator: Optional[Callable[[Event], Any]] = None
 
     def handle(self, data: Input, *, sender: Any, transport: str = "http") -> Reply:
         """Parse ``data``, run its handler, and encode the answer. Never raises
@@ -171,6 +177,8 @@ class Dispatcher:
         start = perf_counter() if timed else 0.0
         token = _handling.set((request, sender, transport))
         try:
+            if self.authenticator is not None and not spec.public:
+                self._authenticate(request, sender, transport)
             if spec.plain:  # sync, no schemas: the common case
                 result = spec.func(request)
                 response = result if isinstance(result, Event) else response_event(request, result)
@@ -194,6 +202,8 @@ class Dispatcher:
         start = perf_counter()
         _handling.set((request, sender, transport))  # this task's own context
         try:
+            if self.authenticator is not None and not spec.public:
+                self._authenticate(request, sender, transport)
             if spec.input is None:
                 result = await spec.func(request)
             else:
@@ -205,6 +215,11 @@ class Dispatcher:
         if event_finished.receivers:
             self._finished(request, response, error, start, sender, transport)
         return response, error
+
+    def _authenticate(self, request: Event, sender: Any, transport: str) -> None:
+        """Run the authenticator; its result becomes ``current_handling().principal``."""
+        assert self.authenticator is not None
+        _handling.set((request, sender, transport, self.authenticator(request)))
 
     def _declared(self, spec: HandlerSpec, request: Event, sender: Any) -> Event:
         """Call a handler with schemas, or an async one, from sync code."""
@@ -229,13 +244,13 @@ class Dispatcher:
         if isinstance(error, EventError):
             return error_response_event(request, error)
         logger.error(
-            "handler %s failed for event %r v%s (id=%s, flowId=%s)",
+            "handler %s failed for event %r v%s (id=%s, flowId=%s)\n%s",
             spec.qualname,
             request.name,
             request.version,
             request.id,
             request.flow_id,
-            exc_info=error,
+            _scrubbed_traceback(error, request.auth),
         )
         return error_response_event(request, UnhandledError())
 
@@ -257,6 +272,25 @@ class Dispatcher:
             duration=perf_counter() - start,
             transport=transport,
         )
+
+
+def _scrubbed_traceback(error: BaseException, auth: dict[str, Any]) -> str:
+    """The traceback as text, with every credential of ``auth`` replaced: a handler
+    that puts a token in an exception message must not put it in the logs.
+    """
+    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    for secret in _strings(auth):
+        text = text.replace(secret, REDACTED)
+    return text.rstrip()
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string of at least 4 characters in a JSON value (longest first)."""
+    if isinstance(value, str):
+        return [value] if len(value) >= 4 else []
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    found = [text for item in items for text in _strings(item)]
+    return sorted(found, key=len, reverse=True)
 
 
 def _load_input(spec: HandlerSpec, request: Event) -> Any:

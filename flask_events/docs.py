@@ -41,14 +41,19 @@ def anchor(name: str, version: int) -> str:
     return quote(f"{name}/v{version}", safe=":/")
 
 
-def catalogue(registry: Registry) -> list[dict[str, Any]]:
-    """Every event, sorted by name then version, as JSON-able documentation."""
+def catalogue(registry: Registry, authenticated: bool = False) -> list[dict[str, Any]]:
+    """Every event, sorted by name then version, as JSON-able documentation.
+
+    :param authenticated: whether the blueprint has an authenticator.
+    """
     specs = list(registry)
     batchable = [spec for spec in specs if not spec.is_batch][:2]
-    return [entry(spec, batchable) for spec in specs]
+    return [entry(spec, batchable, authenticated) for spec in specs]
 
 
-def entry(spec: HandlerSpec, batchable: Optional[list[HandlerSpec]] = None) -> dict[str, Any]:
+def entry(
+    spec: HandlerSpec, batchable: Optional[list[HandlerSpec]] = None, authenticated: bool = False
+) -> dict[str, Any]:
     """One event's documentation; a batch's example holds ``batchable`` events."""
     output = BATCH_OUTPUT if spec.is_batch else spec.output
     input_example, output_example = spec.example if spec.example else (None, None)
@@ -62,6 +67,7 @@ def entry(spec: HandlerSpec, batchable: Optional[list[HandlerSpec]] = None) -> d
         "summary": spec.summary,
         "doc": spec.doc,
         "async": spec.is_async,
+        "auth": authenticated and not spec.public,
         "batch": spec.is_batch,
         "input": _schema_doc(spec.input),
         "output": _schema_doc(output),

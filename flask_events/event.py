@@ -24,6 +24,7 @@ __all__ = [
     "event_not_found_event",
     "parse_event",
     "random_id",
+    "redacted",
     "redirect_event",
     "response_event",
     "without_auth",
@@ -157,6 +158,38 @@ class Event(msgspec.Struct):
 _decode_event = msgspec.json.Decoder(Event).decode
 _convert = msgspec.convert
 _replace = msgspec.structs.replace
+
+
+REDACTED = "[redacted]"
+
+
+def redacted(event: Event) -> Event:
+    """``event`` with every ``auth`` value replaced by ``"[redacted]"`` (the keys stay,
+    so a subscriber can tell a token was there) — its own, and those of the envelopes
+    a batch payload carries. Itself when there is nothing to hide.
+    """
+    payload = event.payload
+    envelopes = payload.get("events") if isinstance(payload, dict) else None
+    if isinstance(envelopes, list) and any(_has_secret(e) for e in envelopes):
+        payload = {**payload, "events": [_redact_envelope(e) for e in envelopes]}
+    elif not _has_secret({"auth": event.auth}):
+        return event
+    return _replace(event, auth=_redact_auth(event.auth), payload=payload)
+
+
+def _has_secret(envelope: Any) -> bool:
+    auth = envelope.get("auth") if isinstance(envelope, dict) else None
+    return isinstance(auth, dict) and any(value != REDACTED for value in auth.values())
+
+
+def _redact_auth(auth: Any) -> Any:
+    return dict.fromkeys(auth, REDACTED) if isinstance(auth, dict) else auth
+
+
+def _redact_envelope(envelope: Any) -> Any:
+    if not _has_secret(envelope):
+        return envelope
+    return {**envelope, "auth": _redact_auth(envelope["auth"])}
 
 
 def without_auth(event: Event) -> Event:

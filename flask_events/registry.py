@@ -35,6 +35,8 @@ class HandlerSpec:
     is_async: bool = False
     #: Whether this is a batch event (see :mod:`flask_events.batch`).
     is_batch: bool = False
+    #: Whether the blueprint's authenticator is skipped for this event.
+    public: bool = False
 
     #: A sync handler without schemas: the dispatcher's fast path (derived).
     plain: bool = field(init=False, repr=False)
@@ -73,6 +75,7 @@ class Registry:
         output: Any = None,
         example: Optional[tuple[Any, Any]] = None,
         is_batch: bool = False,
+        public: bool = False,
     ) -> HandlerSpec:
         """Register ``func`` for ``(name, version)``.
 
@@ -82,6 +85,7 @@ class Registry:
         :param output: likewise, for the handler's result.
         :param example: ``(input_example, output_example)``, checked against the
             schemas now.
+        :param public: skip the authenticator for this event.
         :raises DuplicateHandlerError: if ``(name, version)`` already has a handler.
         :raises ExampleError: if an example does not match its schema.
         :raises TypeError: if ``name`` is not a non-empty string, ``version`` not an
@@ -105,6 +109,7 @@ class Registry:
             example,
             _is_async(func),
             is_batch,
+            public,
         )
         existing = self._handlers.get((name, version))
         if existing is not None:

@@ -22,6 +22,8 @@ from typing import Any
 
 from blinker import NamedSignal, Namespace
 
+from .event import redacted
+
 __all__ = [
     "error_noticed",
     "event_error_noticed",
@@ -80,11 +82,17 @@ event_error_noticed = _signals.signal(
 def send(signal: NamedSignal, sender: Any, **kwargs: Any) -> None:
     """Send ``signal``, isolating receivers from each other and from the caller.
 
-    Does nothing (and builds nothing) when no receiver is connected. A receiver
-    that raises is logged with its traceback and the others still run.
+    Does nothing (and builds nothing) when no receiver is connected. ``auth`` values
+    of the events passed are replaced by ``"[redacted]"``. A receiver that raises is
+    logged with its traceback and the others still run; receivers run in the
+    handling thread, so a slow one delays the answer by its own time, no more.
     """
     if not signal.receivers:
         return
+    for key in ("event", "response"):  # credentials never reach a subscriber
+        event = kwargs.get(key)
+        if event is not None:
+            kwargs[key] = redacted(event)
     for receiver in signal.receivers_for(sender):
         try:
             receiver(sender, **kwargs)
