@@ -51,6 +51,7 @@ setup(
             "opentelemetry-api>=1.20",
             "opentelemetry-sdk>=1.20",
             "sphinx>=7",
+            "hypothesis>=6.80",
         ],
         "bench": ["gunicorn>=21.2", "orjson>=3.9"],
         "dev": ["ruff", "mypy", "tox>=4"],

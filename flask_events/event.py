@@ -210,7 +210,15 @@ def parse_event(data: Union[bytes, bytearray, memoryview, str, Mapping[str, Any]
         pass  # valid JSON but not a valid envelope: explain below
     except codec.DECODE_ERRORS as exc:
         raise BadProtocol.unreadable(codec.describe(exc)) from None
-    return _explain(codec.loads(data) if text else data)  # type: ignore[arg-type]
+    if not text:
+        return _explain(data)
+    try:
+        raw = codec.decode(data)  # type: ignore[arg-type]
+    except (
+        codec.DECODE_ERRORS
+    ) as exc:  # the untyped decoder may give up where the typed one did not
+        raise BadProtocol.unreadable(codec.describe(exc)) from None
+    return _explain(raw)
 
 
 def _explain(raw: Any) -> Event:
