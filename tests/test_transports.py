@@ -118,3 +118,21 @@ def test_every_transport_gives_the_same_answer_for_a_deterministic_event(senders
     """Not just alike: the same event, key for key and value for value."""
     request = dumps(envelope("no:such", 9, {"n": 2**70}, id="same", flowId="same")).decode()
     assert senders[transport](request) == senders["http"](request)
+
+
+@pytest.mark.parametrize("transport", list(SENDERS))
+def test_auth_is_never_echoed_on_any_transport(senders, transport):
+    token = "tok-transport-secret-1234"
+    for request, _, _ in CASES.values():
+        if isinstance(request, dict):
+            request = {**request, "auth": {"token": token}}
+            answer = senders[transport](dumps(request).decode())
+            assert token not in json.dumps(answer) and answer["auth"] == {}
+    batch = envelope(
+        "batch",
+        1,
+        {"events": [{**CASES["success"][0], "auth": {"t": token}}]},
+        auth={"token": token},
+    )
+    answer = senders[transport](dumps(batch).decode())
+    assert answer["name"] == "batch:response" and token not in json.dumps(answer)
