@@ -110,15 +110,15 @@ class _Common:
         trace = _trace_context()
         if trace:
             metadata.setdefault("trace", trace)
-        return Event(
+        return Event.new(
             name,
             version,
-            id or random_id(),
-            flow_id,
             payload,
-            identity or {},
-            auth or {},
-            metadata,
+            id=id,
+            flow_id=flow_id,
+            identity=identity,
+            auth=auth,
+            metadata=metadata,
         )
 
     @staticmethod

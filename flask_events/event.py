@@ -66,16 +66,17 @@ class Event(msgspec.Struct):
         version: int,
         payload: Any = None,
         *,
+        id: Optional[str] = None,
         flow_id: Optional[str] = None,
         identity: Optional[JSONObject] = None,
         auth: Optional[JSONObject] = None,
         metadata: Optional[JSONObject] = None,
     ) -> Event:
-        """An event with a fresh id, and a fresh flowId unless one is given."""
+        """An event with a fresh id and a fresh flowId, unless they are given."""
         return cls(
             name,
             version,
-            random_id(),
+            id or random_id(),
             flow_id or random_id(),
             payload,
             identity or {},

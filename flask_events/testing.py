@@ -20,7 +20,7 @@ from blinker import NamedSignal
 from flask.testing import FlaskClient
 
 from .codec import dumps
-from .event import Event, parse_event, random_id
+from .event import Event, parse_event
 from .signals import error_noticed, event_error_noticed, event_finished, event_started
 
 __all__ = ["SignalRecorder", "record_signals", "send_event"]
@@ -46,15 +46,15 @@ def send_event(
     :raises AssertionError: if the answer is not HTTP 200 with a valid event (a 413 or
         a 500 still carry one, and are returned).
     """
-    event = Event(
+    event = Event.new(
         name,
         version,
-        id or random_id(),
-        flow_id or random_id(),
         payload,
-        identity or {},
-        auth or {},
-        metadata or {},
+        id=id,
+        flow_id=flow_id,
+        identity=identity,
+        auth=auth,
+        metadata=metadata,
     )
     response = client.post(url, data=dumps(event), content_type="application/json")
     assert response.mimetype == "application/json", response.data[:200]
