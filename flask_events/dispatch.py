@@ -23,6 +23,7 @@ from .event import (
     bad_protocol_event,
     error_response_event,
     parse_event,
+    redacted,
     response_event,
     without_auth,
 )
@@ -171,8 +172,10 @@ class Dispatcher:
         """Run one handler: signals, input, call, output. Returns the response event
         and the exception the handler raised (``None`` if it returned).
         """
+        shown = request  # what subscribers see: redacted once, the same object throughout
         if event_started.receivers:
-            send(event_started, sender, event=request, transport=transport)
+            shown = redacted(request)
+            send(event_started, sender, event=shown, transport=transport)
         timed = bool(event_finished.receivers)
         start = perf_counter() if timed else 0.0
         token = _handling.set((request, sender, transport))
@@ -190,15 +193,16 @@ class Dispatcher:
         finally:
             _handling.reset(token)
         if timed:
-            self._finished(request, response, error, start, sender, transport)
+            self._finished(shown, response, error, start, sender, transport)
         return response, error
 
     async def _execute_async(
         self, spec: HandlerSpec, request: Event, sender: Any, transport: str
     ) -> tuple[Event, Optional[Exception]]:
         """:meth:`_execute` for an ``async def`` handler, awaited on the running loop."""
+        shown = redacted(request)
         if event_started.receivers:
-            send(event_started, sender, event=request, transport=transport)
+            send(event_started, sender, event=shown, transport=transport)
         start = perf_counter()
         _handling.set((request, sender, transport))  # this task's own context
         try:
@@ -213,7 +217,7 @@ class Dispatcher:
         except Exception as exc:
             response, error = self._failure(spec, request, exc), exc
         if event_finished.receivers:
-            self._finished(request, response, error, start, sender, transport)
+            self._finished(shown, response, error, start, sender, transport)
         return response, error
 
     def _authenticate(self, request: Event, sender: Any, transport: str) -> None:

@@ -108,3 +108,16 @@ def test_the_span_in_service_b_is_a_child_of_the_span_in_a(spans):
     assert b.parent is not None and b.parent.span_id == a.context.span_id
     assert b.context.trace_id == a.context.trace_id
     assert b.attributes["events.flow_id"] == a.attributes["events.flow_id"] == "the-flow"
+
+
+def test_spans_end_for_events_that_carry_credentials(spans):
+    """Subscribers get the same redacted event at start and finish, so spans close."""
+    provider, exporter = spans
+    app = Flask(__name__)
+    app.register_blueprint(make_blueprint())
+    EventsTracing(app, tracer_provider=provider)
+    tracing = app.extensions.get("events_tracing")
+    send_event(app.test_client(), "echo", 1, auth={"token": "s3cr3t-token"})
+    (span,) = exporter.get_finished_spans()
+    assert span.name == "echo" and "s3cr3t-token" not in str(span.attributes)
+    assert tracing is None or not tracing._open
