@@ -176,14 +176,10 @@ def wrk_script(body: bytes) -> str:
     return script.name
 
 
-def gunicorn_server(
-    app: str = "http_app:app", options: Optional[list[str]] = None
-) -> contextlib.AbstractContextManager[str]:
-    """An app of ``bench/`` under gunicorn (by default 2 sync workers) on a free
-    loopback port (a context manager of its URL).
-    """
-    port = free_port()
-    options = options if options is not None else ["-w", "2", "-k", "sync"]
+def gunicorn_command(
+    app: str, port: int, options: list[str], chdir: Optional[Path] = None
+) -> list[str]:
+    """The command serving ``app`` with gunicorn on ``127.0.0.1:port``."""
     command = [
         sys.executable,
         "-m",
@@ -193,10 +189,19 @@ def gunicorn_server(
         "warning",
         "-b",
         f"127.0.0.1:{port}",
-        "--chdir",
-        str(HERE),
-        app,
     ]
+    return [*command, "--chdir", str(chdir), app] if chdir else [*command, app]
+
+
+def gunicorn_server(
+    app: str = "http_app:app", options: Optional[list[str]] = None
+) -> contextlib.AbstractContextManager[str]:
+    """An app of ``bench/`` under gunicorn (by default 2 sync workers) on a free
+    loopback port (a context manager of its URL).
+    """
+    port = free_port()
+    options = options if options is not None else ["-w", "2", "-k", "sync"]
+    command = gunicorn_command(app, port, options, chdir=HERE)
     return serve(command, port, cwd=HERE.parent)
 
 

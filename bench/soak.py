@@ -32,6 +32,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from run import gunicorn_command  # noqa: E402
 
 from tests.servers import free_port, serve  # noqa: E402
 
@@ -125,22 +128,7 @@ def gunicorn_pid(port: int) -> int:
 
 def http_part(load: int, soak: int) -> dict[str, dict[str, float]]:
     port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "-w",
-        "2",
-        "-k",
-        "sync",
-        "--log-level",
-        "warning",
-        "-b",
-        f"127.0.0.1:{port}",
-        "--chdir",
-        str(HERE),
-        "http_app:app",
-    ]
+    command = gunicorn_command("http_app:app", port, ["-w", "2", "-k", "sync"], chdir=HERE)
     script = lua_script()
     try:
         with serve(command, port, cwd=HERE.parent) as base:
@@ -163,22 +151,8 @@ def websocket_part(seconds: int, clients: int) -> dict[str, float]:
     import websocket
 
     port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "-w",
-        "1",
-        "-k",
-        "gthread",
-        "--threads",
-        str(clients + 8),
-        "--log-level",
-        "warning",
-        "-b",
-        f"127.0.0.1:{port}",
-        "example_app:create_app()",
-    ]
+    options = ["-w", "1", "-k", "gthread", "--threads", str(clients + 8)]
+    command = gunicorn_command("example_app:create_app()", port, options)
     sent, answered = collections.Counter(), collections.Counter()
     errors: list[str] = []
     lock = threading.Lock()
