@@ -9,11 +9,12 @@ makes the dispatch core fast. Transport-free.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Union
 
 import msgspec
 
-__all__ = ["DECODE_ERRORS", "decode", "describe", "dumps", "loads"]
+__all__ = ["DECODE_ERRORS", "decode", "describe", "dumps", "loads", "too_deep"]
 
 Data = Union[bytes, bytearray, memoryview, str]
 
@@ -60,3 +61,52 @@ def dumps(value: Any) -> bytes:
         return _encode(value)
     except (TypeError, ValueError, OverflowError, RecursionError) as exc:
         raise TypeError(f"value is not JSON serializable: {exc}") from exc
+
+
+_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?')
+_NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
+_OPENING = frozenset(b"[{")
+
+
+def too_deep(data: Any, limit: int) -> bool:
+    """Whether JSON ``data`` nests arrays and objects more than ``limit`` levels deep.
+
+    ``data`` is JSON text (bytes or str; it need not be valid) or a decoded value.
+    Text is first checked with two counts, so a body with at most ``limit`` opening
+    brackets costs next to nothing; only then are the brackets outside strings
+    scanned, stopping as soon as the limit is passed.
+    """
+    if type(data) is bytes or isinstance(data, (bytearray, memoryview)):
+        data = bytes(data)
+        if data.count(b"[") + data.count(b"{") <= limit:
+            return False
+    elif isinstance(data, str):
+        if data.count("[") + data.count("{") <= limit:
+            return False
+        data = data.encode("utf-8", "surrogatepass")
+    else:
+        return _value_too_deep(data, limit)
+    depth = 0
+    for char in _NOT_BRACKET.sub(b"", _STRING.sub(b"", data)):
+        if char in _OPENING:
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+def _value_too_deep(value: Any, limit: int) -> bool:
+    """:func:`too_deep` for a decoded value: lists and dicts, walked without recursion."""
+    stack = [(value, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            value = value.values()
+        elif not isinstance(value, (list, tuple)):
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in value)
+    return False

@@ -198,12 +198,21 @@ def without_auth(event: Event) -> Event:
     return _replace(event, auth={}) if event.auth else event
 
 
-def parse_event(data: Union[bytes, bytearray, memoryview, str, Mapping[str, Any]]) -> Event:
+def parse_event(
+    data: Union[bytes, bytearray, memoryview, str, Mapping[str, Any]],
+    *,
+    max_depth: Optional[int] = None,
+) -> Event:
     """Read an event from JSON bytes (always UTF-8), a JSON string, or a decoded dict.
 
-    :raises BadProtocol: if the input is not JSON, not an object, or misses or
-        mistypes a property (PROTOCOL §1).
+    :param max_depth: refuse arrays and objects nested more than this many levels
+        (the envelope itself is level 1); ``None``: only the interpreter's recursion
+        limit applies.
+    :raises BadProtocol: if the input is not JSON, not an object, nests too deeply,
+        or misses or mistypes a property (PROTOCOL §1).
     """
+    if max_depth is not None and codec.too_deep(data, max_depth):
+        raise BadProtocol.unreadable(f"JSON is nested more than {max_depth} levels deep")
     text = type(data) is bytes or isinstance(data, (str, bytearray, memoryview))
     try:
         return _decode_event(data) if text else _convert(data, Event)  # type: ignore[arg-type]

@@ -60,3 +60,33 @@ def test_codec_reads_str_and_buffers_alike():
 
 def test_duplicate_keys_keep_the_last_value():
     assert loads(b'{"a": 1, "a": 2}') == {"a": 2}
+
+
+@pytest.mark.parametrize(
+    ("data", "deepest"),
+    [
+        (b"1", 0),
+        (b"[]", 1),
+        (b'{"a": [1, {"b": []}], "c": {}}', 4),
+        ('{"a": "[[[[{{{{ \\" [[[[", "b": [1]}', 2),  # brackets in strings do not count
+        (b'["unterminated [[[[[[', 1),
+        ("[" * 50 + "]" * 50, 50),
+        ({"a": [{"b": (1, [2])}]}, 5),  # decoded values too
+        ([[[]], [[[[]]]]], 5),
+    ],
+)
+def test_too_deep_counts_nesting_exactly(data, deepest):
+    from flask_events.codec import too_deep
+
+    assert not too_deep(data, deepest)
+    assert too_deep(data, deepest - 1) == (deepest > 0)
+    if isinstance(data, str):
+        assert too_deep(bytearray(data.encode()), deepest - 1) == (deepest > 0)
+        assert too_deep(memoryview(data.encode()), deepest) is False
+
+
+def test_too_deep_stops_at_the_limit_on_a_json_bomb():
+    from flask_events.codec import too_deep
+
+    assert too_deep(b"[" * 1_000_000, 128)  # unbalanced, and far too deep
+    assert too_deep("[" * 100_000 + "]" * 100_000, 128)

@@ -235,3 +235,14 @@ def test_events_compare_by_value_and_not_with_other_types():
     assert a != Event("x", 1, "i", "f", {"p": 2})
     assert a != ("x", 1, "i", "f", {"p": 1})
     assert Event.from_dict(a.to_dict()) == a
+
+
+def test_parse_event_refuses_nesting_deeper_than_max_depth():
+    body = dumps(envelope("x", 1, [[[1]]]))  # envelope 1, payload 2..4
+    assert parse_event(body, max_depth=4).payload == [[[1]]]
+    assert parse_event(envelope("x", 1, [[[1]]]), max_depth=4).payload == [[[1]]]
+    for data in (body, body.decode(), envelope("x", 1, [[[1]]])):
+        with pytest.raises(BadProtocol) as caught:
+            parse_event(data, max_depth=3)
+        assert caught.value.parameters == {"message": "JSON is nested more than 3 levels deep"}
+    assert parse_event(body).payload == [[[1]]]  # no limit by default

@@ -149,6 +149,13 @@ def test_json_bombs_and_huge_values_on_every_side_are_bounded():
     events.add("echo", 1, lambda e: e.payload)
     app = Flask(__name__)
     app.register_blueprint(events)
-    response = app.test_client().post("/events", data=b"[" * 100_000 + b"]" * 100_000)
+    bomb = b"[" * 100_000 + b"]" * 100_000
+    response = app.test_client().post("/events", data=bomb)
+    assert response.status_code == 200 and response.json["name"] == "badProtocol"
+    message = response.json["payload"]["parameters"]["message"]
+    assert message == "JSON is nested more than 128 levels deep"  # EVENTS_MAX_DEPTH
+    # without our limit, the decoder's guard against the recursion limit answers
+    app.config["EVENTS_MAX_DEPTH"] = None
+    response = app.test_client().post("/events", data=bomb)
     assert response.status_code == 200 and response.json["name"] == "badProtocol"
     assert response.json["payload"]["parameters"]["message"] == "JSON is nested too deeply"
