@@ -11,7 +11,7 @@ from .client import (
     UnexpectedStatus,
 )
 from .context import EventLogFilter, Handling, current_event, current_handling
-from .dispatch import Dispatcher, Reply, Settings
+from .dispatch import Dispatcher, Reply, Settings, TooManyInFlight
 from .errors import (
     BadProtocol,
     BadRequest,
@@ -75,6 +75,7 @@ __all__ = [
     "Registry",
     "Reply",
     "Settings",
+    "TooManyInFlight",
     "ResourceDenied",
     "Unauthorized",
     "Unprocessable",

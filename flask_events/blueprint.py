@@ -32,6 +32,14 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "EVENTS_BATCH_MAX_EVENTS": 100,
     # Most sub-events of a parallel batch running at once.
     "EVENTS_BATCH_MAX_WORKERS": 16,
+    # Deepest nesting of arrays and objects in an envelope (itself level 1); deeper
+    # is answered badProtocol. None: the interpreter's recursion limit (~1000).
+    "EVENTS_MAX_DEPTH": 128,
+    # Largest WebSocket message accepted, in bytes; larger: badProtocol, close 1009.
+    "EVENTS_WEBSOCKET_MAX_MESSAGE_SIZE": 1024 * 1024,
+    # Most events handled at once on one WebSocket or Socket.IO connection; more are
+    # answered <name>:error (TOO_MANY_IN_FLIGHT) without running.
+    "EVENTS_SOCKET_MAX_IN_FLIGHT": 100,
 }
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
@@ -243,13 +251,13 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         app = state.app
         for key, value in DEFAULT_CONFIG.items():
             app.config.setdefault(key, value)
+        options = app.config.setdefault("SOCK_SERVER_OPTIONS", {})
+        options.setdefault("ping_interval", 25)
         # simple-websocket's own cap on a message, far above ours: past ours we still
         # read the message to answer badProtocol, past this the socket just closes.
-        limit = app.config["EVENTS_MAX_CONTENT_LENGTH"]
+        limit = app.config["EVENTS_WEBSOCKET_MAX_MESSAGE_SIZE"]
         if limit is not None:
-            options = app.config.setdefault("SOCK_SERVER_OPTIONS", {})
             options.setdefault("max_message_size", 4 * limit + 1024)
-            options.setdefault("ping_interval", 25)
         app.extensions.setdefault("events", {})[state.name] = self
         if "events" not in app.cli.commands:
             from .cli import events_cli
@@ -315,7 +323,8 @@ def _events_view_for(dispatcher: Dispatcher) -> Callable[[], Response]:
         except ClientDisconnected:
             error = BadProtocol.unreadable("the body ended before its Content-Length")
             return _respond(app, dispatcher.reject(error, sender=app))
-        return _respond(app, dispatcher.handle(data, sender=app))
+        reply = dispatcher.handle(data, sender=app, max_depth=app.config["EVENTS_MAX_DEPTH"])
+        return _respond(app, reply)
 
     return events
 

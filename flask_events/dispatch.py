@@ -31,7 +31,7 @@ from .registry import HandlerSpec, Registry
 from .schemas import PayloadValidationError
 from .signals import error_noticed, event_error_noticed, event_finished, event_started, send
 
-__all__ = ["Dispatcher", "Reply", "Settings"]
+__all__ = ["Dispatcher", "Reply", "Settings", "TooManyInFlight"]
 
 logger = logging.getLogger("flask_events")
 
@@ -64,6 +64,18 @@ class UnserializableResponse(EventError):
 
     code = "UNSERIALIZABLE_RESPONSE"
     message = "The response could not be serialized"
+
+
+class TooManyInFlight(EventError):
+    """What the caller sees when its connection already has as many events being
+    handled as it may (``EVENTS_SOCKET_MAX_IN_FLIGHT``); the event did not run.
+    """
+
+    code = "TOO_MANY_IN_FLIGHT"
+    message = "Too many events in flight on this connection: wait for answers, then retry"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(parameters={"max": limit})
 
 
 class Reply(NamedTuple):
@@ -108,7 +120,14 @@ class Dispatcher:
         #: ``Forbidden``. ``None``: no authentication.
         self.authenticator: Optional[Callable[[Event], Any]] = None
 
-    def handle(self, data: Input, *, sender: Any, transport: str = "http") -> Reply:
+    def handle(
+        self,
+        data: Input,
+        *,
+        sender: Any,
+        transport: str = "http",
+        max_depth: Optional[int] = None,
+    ) -> Reply:
         """Parse ``data``, run its handler, and encode the answer. Never raises
         for bad input or a failing handler.
 
@@ -116,9 +135,11 @@ class Dispatcher:
             decoded object.
         :param sender: the sender of the signals (the Flask app).
         :param transport: the transport's name, passed on to the signals.
+        :param max_depth: the deepest nesting accepted (see
+            :func:`~flask_events.parse_event`); deeper is answered ``badProtocol``.
         """
         try:
-            request = parse_event(data)
+            request = parse_event(data, max_depth=max_depth)
         except BadProtocol as error:
             return self.reject(error, sender=sender, transport=transport)
         response = self.dispatch(request, sender=sender, transport=transport)
@@ -129,6 +150,25 @@ class Dispatcher:
         send(error_noticed, sender, error=error, transport=transport)
         event = bad_protocol_event(error)
         return Reply(event.to_json(), 200, event)
+
+    def refuse(
+        self,
+        data: Input,
+        error: EventError,
+        *,
+        sender: Any,
+        transport: str = "http",
+        max_depth: Optional[int] = None,
+    ) -> Reply:
+        """Answer ``data`` with ``error`` without running its handler (a limit was
+        reached); input that is not an event is answered ``badProtocol`` as usual.
+        """
+        try:
+            request = parse_event(data, max_depth=max_depth)
+        except BadProtocol as bad:
+            return self.reject(bad, sender=sender, transport=transport)
+        send(event_error_noticed, sender, event=request, error=error, transport=transport)
+        return self.encode(request, error_response_event(request, error), sender=sender)
 
     def dispatch(self, request: Event, *, sender: Any, transport: str = "http") -> Event:
         """Run the handler of a parsed ``request`` and return its response event."""

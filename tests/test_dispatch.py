@@ -196,3 +196,43 @@ def test_encode_takes_huge_integers_and_non_string_keys(registry, dispatcher):
     registry.add("big", 1, lambda event: {"n": 2**70, 7: "int key"})
     reply, body = handle(dispatcher, dumps(envelope("big", 1)))
     assert reply.status == 200 and body["payload"] == {"n": 2**70, "7": "int key"}
+
+
+def test_handle_refuses_nesting_past_max_depth(dispatcher):
+    body = dumps(envelope("echo", 1, [[1]]))
+    assert json.loads(dispatcher.handle(body, sender=SENDER, max_depth=3).body)["payload"] == [[1]]
+    reply = dispatcher.handle(body, sender=SENDER, max_depth=2)
+    answer = json.loads(reply.body)
+    assert reply.status == 200 and answer["name"] == "badProtocol"
+    assert answer["payload"]["parameters"]["message"] == "JSON is nested more than 2 levels deep"
+
+
+def test_refuse_answers_the_error_without_running_the_handler(registry, dispatcher):
+    from blinker import ANY
+
+    from flask_events.dispatch import TooManyInFlight
+    from flask_events.signals import event_error_noticed, event_started
+
+    ran, noticed = [], []
+    registry.add("counted", 1, lambda event: ran.append(event))
+    event_started.connect(lambda sender, **kw: ran.append(kw), sender=ANY, weak=False)
+    event_error_noticed.connect(lambda sender, **kw: noticed.append(kw), weak=False)
+    try:
+        env = envelope("counted", 1, id="i", flowId="f", auth={"token": "tok-refused"})
+        reply = dispatcher.refuse(dumps(env), TooManyInFlight(3), sender=SENDER)
+    finally:
+        event_started.receivers.clear()
+        event_error_noticed.receivers.clear()
+    answer = json.loads(reply.body)
+    assert ran == [] and list(answer) == WIRE_KEYS
+    assert (answer["name"], answer["id"], answer["flowId"]) == ("counted:error", "i", "f")
+    assert answer["payload"] == {
+        "code": "TOO_MANY_IN_FLIGHT",
+        "parameters": {"max": 3},
+        "message": TooManyInFlight.message,
+    }
+    assert "tok-refused" not in reply.body.decode() + repr(noticed)
+    assert isinstance(noticed[0]["error"], TooManyInFlight)
+    # what is not an event is answered badProtocol, as always
+    bad = dispatcher.refuse(b"{nope", TooManyInFlight(3), sender=SENDER)
+    assert json.loads(bad.body)["name"] == "badProtocol"

@@ -277,3 +277,17 @@ def test_custom_events_url(events_url, paths):
     for path in paths:
         response, body = post(client, dumps(envelope("echo", 1, 7)), path="/api" + path)
         assert response.status_code == 200 and body["payload"] == 7
+
+
+def test_nesting_deeper_than_events_max_depth_is_bad_protocol(app, client):
+    assert app.config["EVENTS_MAX_DEPTH"] == 128
+    deep = [1]
+    for _ in range(126):  # with the envelope and the payload's own level: 128
+        deep = [deep]
+    response, body = post(client, dumps(envelope("echo", 1, deep)))
+    assert response.status_code == 200 and body["name"] == "echo:response"
+    response, body = post(client, dumps(envelope("echo", 1, [deep])))
+    assert response.status_code == 200 and body["name"] == "badProtocol"
+    assert body["payload"]["parameters"]["message"] == "JSON is nested more than 128 levels deep"
+    app.config["EVENTS_MAX_DEPTH"] = None  # only the interpreter's limit
+    assert post(client, dumps(envelope("echo", 1, [deep])))[1]["name"] == "echo:response"

@@ -3,6 +3,8 @@
 On the namespace (``/events`` by default) a client emits ``event`` with an envelope (an
 object or a JSON string). With an acknowledgement callback it gets the response event
 as the acknowledgement; without one, the response is emitted back to it as ``event``.
+At most ``EVENTS_SOCKET_MAX_IN_FLIGHT`` events of one client are handled at once; past
+that an event is answered ``<name>:error`` (``TOO_MANY_IN_FLIGHT``) without running.
 Pushes are emitted as ``event`` too, to one client, a room or everyone, from any
 process that shares the Socket.IO message queue (Redis).
 """
@@ -17,6 +19,7 @@ from flask import current_app
 
 from ..codec import loads
 from ..event import Event, without_auth
+from .inflight import InFlight, handle_limited
 
 if TYPE_CHECKING:
     from flask_socketio import SocketIO
@@ -42,7 +45,9 @@ def bind_socketio(dispatcher: Dispatcher, socketio: SocketIO, namespace: str) ->
 
     def on_event(data: Any = None) -> Optional[dict[str, Any]]:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
-        reply = dispatcher.handle(_as_envelope(data), sender=app, transport="socketio")
+        gate = _connection_gate(namespace)
+        envelope = _as_envelope(data)
+        reply = handle_limited(gate, dispatcher, envelope, app=app, transport="socketio")
         answer: dict[str, Any] = loads(reply.body)  # plain JSON types, whatever the payload
         if _ack_requested.get() is False:
             socketio.emit(MESSAGE, answer, namespace=namespace, to=_current_sid())
@@ -82,6 +87,20 @@ class EventPusher:
 def _as_envelope(data: Any) -> Any:
     """A JSON string, bytes or an object: what :func:`~flask_events.parse_event` reads."""
     return data if data is not None else b""
+
+
+def _connection_gate(namespace: str) -> InFlight:
+    """The in-flight count of the current client on ``namespace``.
+
+    Kept in the connection's WSGI environ, which Flask-SocketIO hands to every event
+    of the connection and which goes away with it. python-socketio runs each event
+    in its own thread (``async_handlers=True``, the default), so several of one
+    client's events can be in flight at once.
+    """
+    from flask import request
+
+    gate: InFlight = request.environ.setdefault(f"flask_events.in_flight:{namespace}", InFlight())
+    return gate
 
 
 def _current_sid() -> Optional[str]:
