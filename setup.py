@@ -28,6 +28,7 @@ setup(
         "blinker>=1.6.2",
         "msgspec>=0.18.6",
         "flask-sock>=0.7",
+        "simple-websocket>=1.0",  # event_class, for the WebSocket connections' readers
         "httpx>=0.24",
     ],
     extras_require={

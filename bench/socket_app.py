@@ -26,6 +26,7 @@ def echo(event: Event) -> Any:
 
 
 app = Flask(__name__)
+app.config.from_prefixed_env()  # e.g. FLASK_EVENTS_SOCKET_MAX_IN_FLIGHT=1
 app.register_blueprint(events)
 sock = Sock(app)
 socketio = SocketIO(app, async_mode="threading")

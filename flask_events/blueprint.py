@@ -103,6 +103,7 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
             FlaskBlueprint.add_url_rule(
                 self, base.rsplit("/", 1)[0] + "/openapi.json", "openapi", self._openapi_view
             )
+        self.websocket_url = websocket_url
         if websocket_url is not None:
             from .transports.websocket import add_websocket_route
 
@@ -253,6 +254,10 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
             app.config.setdefault(key, value)
         options = app.config.setdefault("SOCK_SERVER_OPTIONS", {})
         options.setdefault("ping_interval", 25)
+        if self.websocket_url is not None:
+            from .transports.websocket import ArrivalEvent
+
+            options.setdefault("event_class", ArrivalEvent)
         # simple-websocket's own cap on a message, far above ours: past ours we still
         # read the message to answer badProtocol, past this the socket just closes.
         limit = app.config["EVENTS_WEBSOCKET_MAX_MESSAGE_SIZE"]

@@ -159,7 +159,26 @@ def check_in_flight_answers(answers: dict[str, dict], elapsed: float) -> None:
     assert elapsed < 2.5 * SLOW
 
 
-def test_websocket_events_in_flight_are_capped_per_connection(server):
+@pytest.fixture(scope="module")
+def plain_event_server():
+    """The same limits, with simple-websocket given a plain ``threading.Event``: the
+    connection then summons a reader before every event instead of on arrival.
+    """
+    with flask_server("tests.doc_app", {**LIMITS, "TEST_PLAIN_EVENT_CLASS": "1"}) as base:
+        yield base
+
+
+@pytest.fixture(params=["arrival event", "plain event"])
+def ws_server(request, server):
+    return (
+        server
+        if request.param == "arrival event"
+        else request.getfixturevalue("plain_event_server")
+    )
+
+
+def test_websocket_events_in_flight_are_capped_per_connection(ws_server):
+    server = ws_server
     with websocket_connection(server) as ws, websocket_connection(server) as other:
         start = time.monotonic()
         for i in range(5):
@@ -176,6 +195,27 @@ def test_websocket_events_in_flight_are_capped_per_connection(server):
         assert all(answers[i]["name"] == "test:slow:error" for i in first_two)
         ws.send(dumps(envelope("rates:get", 1)).decode())  # the slots are free again
         assert json.loads(ws.recv())["name"] == "rates:get:response"
+
+
+def test_a_slow_websocket_event_does_not_hold_up_the_next(ws_server):
+    with websocket_connection(ws_server) as ws:
+        ws.send(dumps(slow(0)).decode())
+        time.sleep(0.1)  # the slow one is running
+        ws.send(dumps(envelope("rates:get", 1, id="fast")).decode())
+        first, second = json.loads(ws.recv()), json.loads(ws.recv())
+    assert (first["id"], first["name"]) == ("fast", "rates:get:response")
+    assert (second["id"], second["name"]) == ("slow-0", "test:slow:response")
+
+
+def test_closing_with_events_in_flight_leaves_the_server_serving(ws_server):
+    ws = websocket.create_connection(ws_server.replace("http://", "ws://") + "/events/ws")
+    for i in range(3):
+        ws.send(dumps(slow(i)).decode())
+    ws.close()
+    with websocket_connection(ws_server) as again:
+        again.send(dumps(envelope("rates:get", 1)).decode())
+        assert json.loads(again.recv())["name"] == "rates:get:response"
+    time.sleep(SLOW)  # the abandoned events finish; their answers are dropped
 
 
 def test_socketio_events_in_flight_are_capped_per_connection(server):

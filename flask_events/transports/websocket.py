@@ -11,11 +11,13 @@ answered in arrival order). Past the limit an event is answered at once with
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from flask import Blueprint as FlaskBlueprint
 from flask import current_app
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
 
 __all__ = ["add_websocket_route"]
 
+logger = logging.getLogger("flask_events")
+
 #: RFC 6455 close codes.
 MESSAGE_TOO_BIG = 1009
 
@@ -45,20 +49,7 @@ def add_websocket_route(blueprint: EventsBlueprint, rule: str) -> None:
     def events_websocket(ws: Server) -> None:
         """One connection: receive envelopes and answer each, until it closes."""
         app = current_app._get_current_object()  # type: ignore[attr-defined]
-        with _Connection(ws, dispatcher, app) as connection:
-            while True:
-                message = ws.receive()
-                limit = app.config["EVENTS_WEBSOCKET_MAX_MESSAGE_SIZE"]
-                if isinstance(message, (bytes, bytearray)):
-                    connection.reject("binary messages are not events: send the envelope as text")
-                    continue
-                # len() counts characters: encode only when it could be over the limit
-                if limit is not None and len(message) > limit // 4 and _size(message) > limit:
-                    reason = f"the message is larger than {limit} bytes"
-                    connection.reject(reason)
-                    ws.close(MESSAGE_TOO_BIG, reason)
-                    return
-                connection.receive(message)
+        _Connection(ws, dispatcher, app).serve()
 
     # flask-sock registers through ``bp.route``; use Flask's, which keeps the route
     # out of flask-smorest's OpenAPI document.
@@ -68,11 +59,38 @@ def add_websocket_route(blueprint: EventsBlueprint, rule: str) -> None:
     _sock.route(rule, bp=plain_routes, endpoint="events_websocket")(events_websocket)
 
 
-class _Connection:
-    """One WebSocket connection's events in flight, its pool and its sending lock.
+class ArrivalEvent(threading.Event):
+    """The ``event_class`` Flask-Events gives simple-websocket (through
+    ``SOCK_SERVER_OPTIONS``): a :class:`threading.Event` that also tells the
+    connection when a message arrives, so that a reader is woken only when one is
+    needed. Other flask-sock routes see a plain event.
+    """
 
-    Leaving the ``with`` block waits for the events still being handled (their
-    answers are dropped if the client has gone).
+    on_set: Optional[Callable[[], None]] = None
+
+    def set(self) -> None:
+        super().set()
+        hook = self.on_set
+        if hook is not None:
+            hook()
+
+
+class _Closed(Exception):
+    """The connection is closed: stop reading."""
+
+
+class _Connection:
+    """One WebSocket connection: its reader, its events in flight, its pool.
+
+    Leader/follower: at most one thread reads at a time, and it handles what it reads
+    itself (no hand-off on the way in). Before handling, it admits any messages that
+    are already waiting and starts a thread for each; while it handles, a message that
+    arrives summons another thread to read, so a slow event never holds up the
+    others. When nothing arrives, no other thread is woken, and a client that waits
+    for each answer costs no more than a plain loop. (If the app gives
+    simple-websocket its own ``event_class``, a reader is summoned before every event
+    instead.) With one event in flight allowed, the connection's own thread reads and
+    handles, one event at a time, in order.
     """
 
     def __init__(self, ws: Server, dispatcher: Dispatcher, app: Any) -> None:
@@ -81,51 +99,144 @@ class _Connection:
         self.app = app
         self.gate = InFlight()
         self._pool: Optional[ThreadPoolExecutor] = None
+        self._context = contextvars.copy_context()  # the app and request contexts
+        self._closed = threading.Event()
+        self._lock = threading.Lock()
+        self._reader = False  # whether a thread reads, or is about to
+        self._lazy = isinstance(ws.event, ArrivalEvent)
         self._send_lock = threading.Lock()
 
-    def __enter__(self) -> _Connection:
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-
-    def receive(self, message: str) -> None:
-        """Answer ``message`` now if it is refused, else handle it in the pool (or
-        here, when only one event may be in flight).
+    def serve(self) -> None:
+        """Read and answer until the connection closes; then wait for the events
+        still being handled (their answers are dropped if the client has gone).
         """
-        refusal = admit(self.gate, self.dispatcher, message, app=self.app, transport="websocket")
-        if refusal is not None:
-            self.send(refusal.body)
-            return
         limit = self.app.config["EVENTS_SOCKET_MAX_IN_FLIGHT"]
         if limit == 1:
-            self._answer(message)
+            self._serve_in_order()
             return
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(limit, thread_name_prefix="flask-events-ws")
-        # each task runs in a copy of this context: the app and request contexts
-        self._pool.submit(contextvars.copy_context().run, self._answer, message)
-
-    def reject(self, reason: str) -> None:
-        """Answer input that is not an event with ``badProtocol``."""
-        error = BadProtocol.unreadable(reason)
-        self.send(self.dispatcher.reject(error, sender=self.app, transport="websocket").body)
-
-    def send(self, body: bytes) -> None:
-        """Send one answer; an answer to a client that has gone is dropped."""
+        # ``limit`` events being handled, a reader, and one returning to the pool
+        self._pool = ThreadPoolExecutor(limit + 2, thread_name_prefix="flask-events-ws")
         try:
-            with self._send_lock:
-                self.ws.send(body.decode("utf-8"))
-        except (ConnectionClosed, OSError):
-            pass
+            if self._lazy:
+                self.ws.event.on_set = self._summon_reader
+            self._summon_reader()
+            self._closed.wait()
+        finally:
+            if self._lazy:
+                self.ws.event.on_set = None
+            self._pool.shutdown(wait=True)
+
+    def _serve_in_order(self) -> None:
+        with contextlib.suppress(_Closed, ConnectionClosed):
+            while True:
+                message = self.ws.receive()
+                if message is not None and self._admitted(message):
+                    self._answer(message)
+
+    def _start(self, message: Optional[str]) -> None:
+        """Run :meth:`_work` in the pool (``message``: admitted, to handle first)."""
+        assert self._pool is not None
+        with contextlib.suppress(RuntimeError):  # shut down: the connection is over
+            self._pool.submit(self._context.copy().run, self._work, message)
+
+    def _summon_reader(self) -> None:
+        """A message arrived (or the connection closed): make sure a thread reads."""
+        with self._lock:
+            if self._reader or self._closed.is_set():
+                return
+            self._reader = True
+        self._start(None)
+
+    def _work(self, message: Optional[str]) -> None:
+        """A pool thread: handle ``message`` (admitted already), or read one if it is
+        the summoned reader; go on reading while no other thread does.
+        """
+        reader = message is None  # summoned: the reader role is reserved for it
+        try:
+            while True:
+                if message is None:
+                    message = self._receive(reserved=reader)
+                    if message is None:
+                        return  # another thread reads
+                    reader = False
+                    if not self._admitted(message):
+                        message = None
+                        continue
+                    if self._lazy:
+                        self._start_waiting()
+                    else:
+                        self._summon_reader()
+                self._answer(message)
+                message = None
+        except (_Closed, ConnectionClosed):
+            self._closed.set()
+        except Exception:  # a bug: end this connection, loudly, and only this one
+            self._closed.set()
+            logger.exception("WebSocket connection failed; closing it")
+
+    def _receive(self, reserved: bool) -> Optional[str]:
+        """Become the reader (unless another thread is) and wait for a message."""
+        with self._lock:
+            if self._reader and not reserved:
+                return None
+            self._reader = True
+        try:
+            while True:
+                message = self.ws.receive()
+                if message is not None:
+                    return message  # type: ignore[no-any-return]
+        finally:
+            with self._lock:
+                self._reader = False
+
+    def _start_waiting(self) -> None:
+        """Admit the messages already waiting, each handled in a thread of its own."""
+        while True:
+            try:
+                message = self.ws.receive(timeout=0)
+            except ConnectionClosed:
+                return  # the reader will see it
+            if message is None:
+                return
+            if self._admitted(message):
+                self._start(message)
+
+    def _admitted(self, message: Any) -> bool:
+        """Whether ``message`` is an event to handle; answer it here if not.
+
+        :raises _Closed: the message was too big and the connection is now closed.
+        """
+        if isinstance(message, (bytes, bytearray)):
+            self._reject("binary messages are not events: send the envelope as text")
+            return False
+        limit = self.app.config["EVENTS_WEBSOCKET_MAX_MESSAGE_SIZE"]
+        # len() counts characters: encode only when it could be over the limit
+        if limit is not None and len(message) > limit // 4 and _size(message) > limit:
+            reason = f"the message is larger than {limit} bytes"
+            self._reject(reason)
+            self.ws.close(MESSAGE_TOO_BIG, reason)
+            raise _Closed()
+        refusal = admit(self.gate, self.dispatcher, message, app=self.app, transport="websocket")
+        if refusal is not None:
+            self._send(refusal.body)
+            return False
+        return True
 
     def _answer(self, message: str) -> None:
         try:
             reply = handle(self.dispatcher, message, app=self.app, transport="websocket")
-            self.send(reply.body)
+            self._send(reply.body)
         finally:
             self.gate.leave()
+
+    def _reject(self, reason: str) -> None:
+        error = BadProtocol.unreadable(reason)
+        self._send(self.dispatcher.reject(error, sender=self.app, transport="websocket").body)
+
+    def _send(self, body: bytes) -> None:
+        """Send one answer; an answer to a client that has gone is dropped."""
+        with contextlib.suppress(ConnectionClosed, OSError), self._send_lock:
+            self.ws.send(body.decode("utf-8"))
 
 
 def _size(message: str) -> int:
