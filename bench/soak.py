@@ -10,8 +10,8 @@
 2. Soak: the same traffic for ``--soak`` seconds; the workers' RSS after warm-up and at
    the end.
 3. WebSocket: ``--ws-clients`` connections (200) to ``example_app`` under gunicorn's
-   threaded worker, each sending events for ``--ws`` seconds; every request id must be
-   answered exactly once.
+   threaded worker, each keeping ``--ws-window`` events (8) in flight for ``--ws``
+   seconds; every request id must be answered exactly once (``--ws-only``: just this).
 
 The figures are appended to bench/RESULTS.md.
 """
@@ -147,7 +147,10 @@ def http_part(load: int, soak: int) -> dict[str, dict[str, float]]:
     return results
 
 
-def websocket_part(seconds: int, clients: int) -> dict[str, float]:
+EVENT = {"name": "rates:get", "version": 1, "flowId": "soak", "payload": {}}
+
+
+def websocket_part(seconds: int, clients: int, window: int) -> dict[str, float]:
     import websocket
 
     port = free_port()
@@ -158,28 +161,24 @@ def websocket_part(seconds: int, clients: int) -> dict[str, float]:
     lock = threading.Lock()
 
     def client(n: int, url: str, deadline: float) -> None:
+        """Keep ``window`` events in flight: send that many, then one per answer."""
         try:
             ws = websocket.create_connection(url, timeout=30)
-            i = 0
-            while time.monotonic() < deadline:
-                request_id = f"{n}-{i}"
-                ws.send(
-                    json.dumps(
-                        {
-                            "name": "rates:get",
-                            "version": 1,
-                            "id": request_id,
-                            "flowId": "soak",
-                            "payload": {},
-                        }
-                    )
-                )
-                with lock:
-                    sent[request_id] += 1
+            i = pending = 0
+            while time.monotonic() < deadline or pending:
+                while pending < window and time.monotonic() < deadline:
+                    request_id = f"{n}-{i}"
+                    ws.send(json.dumps(dict(EVENT, id=request_id)))
+                    with lock:
+                        sent[request_id] += 1
+                    i += 1
+                    pending += 1
                 answer = json.loads(ws.recv())
+                pending -= 1
                 with lock:
                     answered[answer["id"]] += 1
-                i += 1
+                    if answer["name"] != "rates:get:response":
+                        errors.append(f"{n}: answered {answer['name']}")
             ws.close()
         except Exception as error:  # counted, reported
             errors.append(f"{n}: {error!r}")
@@ -197,6 +196,7 @@ def websocket_part(seconds: int, clients: int) -> dict[str, float]:
     lost = sum(1 for key in sent if answered[key] != 1)
     return {
         "connections": clients,
+        "window": window,
         "seconds": seconds,
         "requests": sum(sent.values()),
         "answered_once": sum(1 for key in sent if answered[key] == 1),
@@ -207,36 +207,43 @@ def websocket_part(seconds: int, clients: int) -> dict[str, float]:
 
 
 def report(http: dict, ws: dict, args: argparse.Namespace) -> str:
-    lines = [
-        "",
-        "## Load and soak (issue 6)",
-        "",
-        f"Command: `python bench/soak.py --load {args.load} --soak {args.soak} "
-        f"--ws {args.ws} --ws-clients {args.ws_clients}`  ",
-        "Mixed traffic: valid events, unknown events (eventNotFound), bad envelopes, "
-        "batches of 10, garbage bodies; gunicorn 2 sync workers, wrk -t2 -c64.",
-        "",
-        "| run | requests | req/s | transport errors | non-protocol answers | p50 | p99 |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for name, r in http.items():
-        lines.append(
-            f"| {name} ({args.load if name == 'load' else args.soak} s) | {r['requests']:,} | "
-            f"{r['rps']:,.0f} | {r['transport_errors']} | {r['non_protocol']} | "
-            f"{r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms |"
-        )
-    soak = http["soak"]
+    lines = ["", "## Load and soak (issue 6)", ""]
+    if http:
+        lines += [
+            f"Command: `python bench/soak.py --load {args.load} --soak {args.soak} "
+            f"--ws {args.ws} --ws-clients {args.ws_clients} --ws-window {args.ws_window}`  ",
+            "Mixed traffic: valid events, unknown events (eventNotFound), bad envelopes, "
+            "batches of 10, garbage bodies; gunicorn 2 sync workers, wrk -t2 -c64.",
+            "",
+            "| run | requests | req/s | transport errors | non-protocol answers | p50 | p99 |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for name, r in http.items():
+            lines.append(
+                f"| {name} ({args.load if name == 'load' else args.soak} s) | "
+                f"{r['requests']:,} | {r['rps']:,.0f} | {r['transport_errors']} | "
+                f"{r['non_protocol']} | {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms |"
+            )
+        soak = http["soak"]
+        lines += [
+            "",
+            f"Worker RSS during the soak: {soak['rss_start_kib']:,} KiB after warm-up and "
+            f"the load run, {soak['rss_end_kib']:,} KiB at the end: "
+            f"{soak['rss_growth'] * 100:+.1f}% (target < 10%).",
+            "",
+        ]
+    else:
+        lines += [
+            f"Command: `python bench/soak.py --ws-only --ws {args.ws} "
+            f"--ws-clients {args.ws_clients} --ws-window {args.ws_window}`",
+            "",
+        ]
     lines += [
-        "",
-        f"Worker RSS during the soak: {soak['rss_start_kib']:,} KiB after warm-up and the "
-        f"load run, {soak['rss_end_kib']:,} KiB at the end: "
-        f"{soak['rss_growth'] * 100:+.1f}% (target < 10%).",
-        "",
-        f"WebSocket: {ws['connections']} concurrent connections for {ws['seconds']} s "
-        f"(example_app, gunicorn gthread): {ws['requests']:,} requests, "
-        f"{ws['answered_once']:,} answered exactly once, {ws['lost_or_duplicated']} lost "
-        f"or duplicated, {ws['client_errors']} client errors, "
-        f"{ws['msg_per_s']:,.0f} msg/s.",
+        f"WebSocket: {ws['connections']} concurrent connections for {ws['seconds']} s, "
+        f"each keeping {ws['window']} events in flight (example_app, gunicorn gthread): "
+        f"{ws['requests']:,} requests, {ws['answered_once']:,} answered exactly once, "
+        f"{ws['lost_or_duplicated']} lost or duplicated, {ws['client_errors']} client "
+        f"errors, {ws['msg_per_s']:,.0f} msg/s.",
         "",
     ]
     return "\n".join(lines)
@@ -248,11 +255,13 @@ def main() -> None:
     parser.add_argument("--soak", type=int, default=300)
     parser.add_argument("--ws", type=int, default=30)
     parser.add_argument("--ws-clients", type=int, default=200)
+    parser.add_argument("--ws-window", type=int, default=8, help="events in flight each")
+    parser.add_argument("--ws-only", action="store_true", help="skip the HTTP runs")
     parser.add_argument("--output", default=str(HERE / "RESULTS.md"))
     args = parser.parse_args()
-    http = http_part(args.load, args.soak)
+    http = {} if args.ws_only else http_part(args.load, args.soak)
     print(json.dumps(http, indent=2), flush=True)
-    ws = websocket_part(args.ws, args.ws_clients)
+    ws = websocket_part(args.ws, args.ws_clients, args.ws_window)
     print(json.dumps(ws, indent=2), flush=True)
     text = report(http, ws, args)
     with open(args.output, "a", encoding="utf-8") as results:
