@@ -69,7 +69,10 @@ def test_duplicate_keys_keep_the_last_value():
         (b"[]", 1),
         (b'{"a": [1, {"b": []}], "c": {}}', 4),
         ('{"a": "[[[[{{{{ \\" [[[[", "b": [1]}', 2),  # brackets in strings do not count
+        (b'{"a": "[[[[", "b": "{{{{", "c": [[]]}', 3),  # the same, no escaped quote
+        (b'{"a": "x\\\\", "b": [[[]]]}', 4),  # an escaped backslash ends the string
         (b'["unterminated [[[[[[', 1),
+        (b'["un\\"terminated [[[[[[', 1),
         ("[" * 50 + "]" * 50, 50),
         ({"a": [{"b": (1, [2])}]}, 5),  # decoded values too
         ([[[]], [[[[]]]]], 5),
