@@ -398,6 +398,9 @@ Notes:
 - (a) and (a') time `Dispatcher.handle` (the transport-free core every transport
   uses) on the PROTOCOL §1 sample envelope, against a bare function that only
   decodes, looks the handler up, calls it, builds the response dict and encodes.
+  They include the nesting check every transport asks for (`max_depth=128`, the
+  `EVENTS_MAX_DEPTH` default): about 0.25 µs of the ~2.3 µs per event (the ratio
+  was 0.67 without it).
 - (b) loads both routes of `bench/http_app.py` with wrk from a separate process.
 - (c) sends the same trivial event 100 times in one batch (`parallel: false`).
 - (d) runs in-process through the blueprint's dispatcher; the handler sleeps 50 ms.
