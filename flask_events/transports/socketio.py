@@ -19,7 +19,7 @@ from flask import current_app
 
 from ..codec import loads
 from ..event import Event, without_auth
-from .inflight import InFlight, handle_limited
+from .limits import InFlight, handle_limited
 
 if TYPE_CHECKING:
     from flask_socketio import SocketIO

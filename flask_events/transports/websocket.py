@@ -24,7 +24,7 @@ from flask import current_app
 from flask_sock import ConnectionClosed, Sock
 
 from ..errors import BadProtocol
-from .inflight import InFlight, admit, handle
+from .limits import InFlight, admit, handle
 
 if TYPE_CHECKING:
     from simple_websocket import Server
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ..blueprint import EventsBlueprint
     from ..dispatch import Dispatcher
 
-__all__ = ["add_websocket_route"]
+__all__ = ["ArrivalEvent", "add_websocket_route"]
 
 logger = logging.getLogger("flask_events")
 
@@ -87,7 +87,7 @@ class _Connection:
     are already waiting and starts a thread for each; while it handles, a message that
     arrives summons another thread to read, so a slow event never holds up the
     others. When nothing arrives, no other thread is woken, and a client that waits
-    for each answer costs no more than a plain loop. (If the app gives
+    for each answer is served by the connection's own thread, as by a plain loop. (If the app gives
     simple-websocket its own ``event_class``, a reader is summoned before every event
     instead.) With one event in flight allowed, the connection's own thread reads and
     handles, one event at a time, in order.
@@ -119,7 +119,9 @@ class _Connection:
         try:
             if self._lazy:
                 self.ws.event.on_set = self._summon_reader
-            self._summon_reader()
+            with self._lock:
+                self._reader = True
+            self._work(None)  # this thread reads first, and waits once another does
             self._closed.wait()
         finally:
             if self._lazy:

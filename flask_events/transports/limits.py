@@ -38,11 +38,6 @@ class InFlight:
         with self._lock:
             self._count -= 1
 
-    @property
-    def count(self) -> int:
-        """Events in flight now."""
-        return self._count
-
 
 def admit(
     gate: InFlight, dispatcher: Dispatcher, data: Any, *, app: Any, transport: str
