@@ -4,17 +4,21 @@ logs, not in signals — on every path and transport.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
 
 import pytest
+import websocket
 from flask import Flask
 from flask_socketio import SocketIO
 
 from flask_events import EventsBlueprint, Forbidden, Unauthorized, current_handling
 from flask_events.signals import event_started
 from flask_events.testing import record_signals, send_event
+
+from .servers import serve_in_thread
 
 TOKEN = "tok-7c1f-never-to-be-seen"
 
@@ -153,7 +157,12 @@ def every_path():
 def test_the_token_is_never_echoed_logged_or_signalled(app, client, caplog):
     answers = []
     sio = app.extensions["test_socketio"].test_client(app, namespace="/events")
-    with record_signals() as recorder, caplog.at_level(logging.DEBUG):
+    with contextlib.ExitStack() as stack:
+        base = stack.enter_context(serve_in_thread(app))  # WebSocket: a real server
+        ws = websocket.create_connection(base.replace("http", "ws") + "/events/ws", timeout=10)
+        stack.callback(ws.close)
+        recorder = stack.enter_context(record_signals())
+        stack.enter_context(caplog.at_level(logging.DEBUG))
         for name, payload, raw in every_path():
             if raw is None:
                 envelope = {
@@ -167,9 +176,15 @@ def test_the_token_is_never_echoed_logged_or_signalled(app, client, caplog):
                 raw = json.dumps(envelope)
             answers.append(client.post("/events", data=raw).get_data(as_text=True))
             answers.append(json.dumps(sio.emit("event", raw, namespace="/events", callback=True)))
-    assert len(answers) == 16
+            ws.send(raw)
+            answers.append(ws.recv())
+    assert len(answers) == 24
+    assert {json.loads(answer)["flowId"] for answer in answers} == {"f"}
     assert all(TOKEN not in answer for answer in answers)
     assert TOKEN not in caplog.text
+    transports = {call["transport"] for call in recorder.calls["finished"]}
+    assert transports == {"http", "socketio", "websocket"}
+    assert "failing" in caplog.text  # the crash was logged, by each transport
     signalled = repr(recorder.calls)
     assert TOKEN not in signalled and "[redacted]" in signalled  # the key shows, not the value
 
