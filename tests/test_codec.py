@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from flask_events import parse_event
@@ -31,15 +33,21 @@ def test_codec_falls_back_for_non_string_keys_and_refuses_the_unserializable():
         dumps({"x": object(), "big": 2**65})
 
 
-def test_deep_nesting_with_long_numbers_never_escapes_as_recursion_error():
-    body = b"[" * 1000 + b"12345678901234567890123" + b"]" * 1000
-    try:
-        value = loads(body)
-    except ValueError:
-        return
-    for _ in range(1000):
-        value = value[0]
-    assert value == 12345678901234567890123
+def test_nesting_with_long_numbers_keeps_the_number_exactly():
+    body = b"[" * 100 + b"12345678901234567890123" + b"]" * 100
+    value = loads(body)
+    for _ in range(100):
+        (value,) = value
+    assert value == 12345678901234567890123 and type(value) is int
+
+
+@pytest.mark.parametrize("number", [b"1", b"12345678901234567890123"])
+def test_deep_nesting_never_escapes_as_recursion_error(number):
+    depth = 10 * sys.getrecursionlimit()  # far past any stack the decoder may use
+    with pytest.raises(ValueError) as caught:
+        loads(b"[" * depth + number + b"]" * depth)
+    assert caught.type is ValueError  # not a RecursionError (nor another subclass)
+    assert str(caught.value) == "JSON is nested too deeply"
 
 
 @pytest.mark.parametrize(

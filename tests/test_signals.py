@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
-import pytest
-
+from flask_events import Event
 from flask_events.codec import dumps
 from flask_events.signals import event_finished, event_started, send
+from flask_events.testing import record_signals
 
 from .conftest import envelope
 
@@ -95,14 +96,44 @@ def test_subscriber_for_one_app_only(client, app):
     assert seen == [app]
 
 
-def test_send_without_receivers_does_nothing():
-    send(event_started, object(), event=None)  # no receivers: returns at once
+def test_send_without_receivers_builds_nothing(monkeypatch):
+    from blinker import Namespace
 
-
-@pytest.mark.parametrize(
-    "name", ["event_started", "event_finished", "error_noticed", "event_error_noticed"]
-)
-def test_signals_are_documented(name):
     from flask_events import signals
 
-    assert getattr(signals, name).__doc__
+    redactions = []
+    real_redacted = signals.redacted
+
+    def counting_redacted(event):
+        redactions.append(event)
+        return real_redacted(event)
+
+    monkeypatch.setattr(signals, "redacted", counting_redacted)
+    signal = Namespace().signal("fresh")  # nobody else's receivers, whatever ran before
+    event = Event.new("echo", 1, auth={"token": "tok-unseen"})
+    send(signal, "sender", event=event, transport="http")
+    assert redactions == []
+    seen = []
+    receiver = lambda sender, **kwargs: seen.append(kwargs)  # noqa: E731
+    with signal.connected_to(receiver):
+        send(signal, "sender", event=event, transport="http")
+    assert redactions == [event]  # the same send, with a receiver, does the work
+    assert seen[0]["event"].auth == {"token": "[redacted]"}
+
+
+def _documented_params(signal):
+    return set(re.findall(r":param (\w+):", signal.__doc__ or ""))
+
+
+def test_each_signal_documents_exactly_the_keyword_arguments_it_is_sent_with(app, client):
+    from flask_events import signals
+
+    with record_signals(sender=app) as recorder:
+        client.post("/events", data=dumps(envelope("echo", 1)))  # started, finished
+        client.post("/events", data=b"{")  # error_noticed
+        client.post("/events", data=dumps(envelope("nope", 3)))  # event_error_noticed
+    for key, signal in recorder.SIGNALS.items():
+        assert getattr(signals, signal.name.replace("-", "_")) is signal
+        assert recorder.count(key) == 1, key
+        sent = set(recorder.calls[key][0]) - {"sender"}
+        assert _documented_params(signal) == sent, signal.name
