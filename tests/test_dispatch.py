@@ -215,14 +215,11 @@ def test_refuse_answers_the_error_without_running_the_handler(registry, dispatch
 
     ran, noticed = [], []
     registry.add("counted", 1, lambda event: ran.append(event))
-    event_started.connect(lambda sender, **kw: ran.append(kw), sender=ANY, weak=False)
-    event_error_noticed.connect(lambda sender, **kw: noticed.append(kw), weak=False)
-    try:
-        env = envelope("counted", 1, id="i", flowId="f", auth={"token": "tok-refused"})
-        reply = dispatcher.refuse(dumps(env), TooManyInFlight(3), sender=SENDER)
-    finally:
-        event_started.receivers.clear()
-        event_error_noticed.receivers.clear()
+    env = envelope("counted", 1, id="i", flowId="f", auth={"token": "tok-refused"})
+    # only this test's own receivers, disconnected afterwards; others' stay connected
+    with event_started.connected_to(lambda sender, **kw: ran.append(kw), sender=ANY):
+        with event_error_noticed.connected_to(lambda sender, **kw: noticed.append(kw)):
+            reply = dispatcher.refuse(dumps(env), TooManyInFlight(3), sender=SENDER)
     answer = json.loads(reply.body)
     assert ran == [] and list(answer) == WIRE_KEYS
     assert (answer["name"], answer["id"], answer["flowId"]) == ("counted:error", "i", "f")
