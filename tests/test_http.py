@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import pytest
 from flask import Flask
@@ -186,9 +187,34 @@ def test_url_prefix_and_second_registration_under_another_name():
     client = app.test_client()
     for path in ("/api/events", "/api/events/", "/v2/events", "/v2/events/"):
         assert post(client, dumps(envelope("echo", 1, 3)), path=path)[1]["payload"] == 3
-    assert client.get("/api/doc").status_code == 200
-    assert client.get("/v2/doc").status_code == 200
+    for prefix in ("/api", "/v2"):
+        check_doc_routes_under(client, prefix, ["boom", "echo", "lookup", "unserializable"])
     assert set(app.extensions["events"]) == {"events", "events_v2"}
+
+
+def check_doc_routes_under(client, prefix, names):
+    """``prefix``'s /doc lists ``names`` and links only to URLs under ``prefix`` that
+    are served; its doc.json and openapi.json describe the events under ``prefix``.
+    """
+    page = client.get(f"{prefix}/doc")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    listed = re.findall(r'<section class="event" id="([^"]+)"', html)
+    assert listed == [f"{name}/v1" for name in names]
+    assert f"<code>POST {prefix}/events</code>" in html
+    urls = re.findall(r'(?:href|src|data-events-url)="([^"#][^"]*)"', html)
+    assert set(urls) >= {f"{prefix}/events", f"{prefix}/doc.json", f"{prefix}/openapi.json"}
+    for url in urls:
+        assert url.startswith(prefix + "/"), url
+        if url == f"{prefix}/events":  # where the page's "Send" buttons post
+            assert post(client, dumps(envelope("echo", 1, 4)), path=url)[1]["payload"] == 4
+        else:
+            with client.get(url) as response:  # static files: close them
+                assert response.status_code == 200, url
+    catalogue = client.get(f"{prefix}/doc.json").get_json()
+    assert [(item["name"], item["version"]) for item in catalogue] == [(n, 1) for n in names]
+    openapi = client.get(f"{prefix}/openapi.json").get_json()
+    assert list(openapi["paths"]) == [f"{prefix}/events"]
 
 
 def test_one_blueprint_serves_several_apps_with_their_own_config():
