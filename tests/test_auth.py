@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import time
+import threading
 
 import pytest
 import websocket
@@ -197,17 +197,35 @@ def test_a_token_in_an_exception_message_is_scrubbed_from_the_logged_traceback(c
     assert TOKEN not in caplog.text
 
 
-def test_subscribers_see_redacted_events_and_a_slow_one_only_costs_its_own_time(client):
-    seen = []
+def test_subscribers_see_redacted_events_and_a_slow_one_only_costs_its_own_time(app):
+    """A receiver holding one event (until released) holds up that event's answer
+    only: another event, sent meanwhile from another thread, is answered at once.
+    """
+    seen, answers = [], {}
+    holding, release = threading.Event(), threading.Event()
 
     def slow(sender, event, **extra):
-        seen.append(event.auth)
-        time.sleep(0.2)
+        seen.append((event.name, event.auth))
+        if event.name == "secret:read":
+            holding.set()
+            release.wait(30)
 
-    event_started.connect(slow)
-    try:
-        answer = send_event(client, "secret:read", 1, auth={"token": TOKEN})
-    finally:
-        event_started.disconnect(slow)
-    assert answer.is_success
-    assert seen == [{"token": "[redacted]"}]
+    def ask(name, auth=None):
+        answers[name] = send_event(app.test_client(), name, 1, auth=auth)
+
+    held = threading.Thread(target=ask, args=("secret:read", {"token": TOKEN}))
+    other = threading.Thread(target=ask, args=("open:hello",))
+    with event_started.connected_to(slow, sender=app):
+        held.start()
+        try:
+            assert holding.wait(10)
+            other.start()
+            other.join(10)
+            assert not other.is_alive() and answers["open:hello"].is_success
+            assert "secret:read" not in answers  # still held by its receiver
+        finally:
+            release.set()
+            held.join(10)
+            other.join(10)
+    assert not held.is_alive() and answers["secret:read"].is_success
+    assert sorted(seen) == [("open:hello", {}), ("secret:read", {"token": "[redacted]"})]
