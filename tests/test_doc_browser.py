@@ -95,7 +95,11 @@ def test_anchor_of_version_2_scrolls_to_version_2(page, server):
         "s => s.getBoundingClientRect().top"
     )
     assert 0 <= top < 50 and v1_top < 0
-    page.locator('#toc a[href="#account:open/v2"]').is_visible()
+    # the table of contents stays in view beside it (a sticky nav), its link shown
+    link = page.locator('#toc a[href="#account:open/v2"]')
+    assert link.is_visible()
+    box = link.bounding_box()
+    assert box is not None and 0 <= box["y"] <= box["y"] + box["height"] <= 900
 
 
 def test_try_it_sends_the_example_and_shows_the_response(page):
