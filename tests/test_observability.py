@@ -15,6 +15,9 @@ from flask_events.contrib.tracing import EventsTracing
 from flask_events.testing import send_event
 
 from .conftest import make_blueprint
+from .servers import serve_in_thread
+
+TOKEN = "s3cr3t-token-never-in-a-span"
 
 
 def sample(text, metric, **labels):
@@ -75,39 +78,44 @@ def test_one_span_per_event(spans):
 
 
 def test_the_span_in_service_b_is_a_child_of_the_span_in_a(spans):
+    """Two real servers: A's handler calls B with an EventsClient, which carries the
+    trace context in ``metadata.trace``; B's span continues A's trace.
+    """
     provider, exporter = spans
     service_b = Flask("b")
     events_b = EventsBlueprint("events", __name__)
-    events_b.add("b:work", 1, lambda event: "done")
+    events_b.add("b:work", 1, lambda event: {"trace": event.metadata.get("trace")})
     service_b.register_blueprint(events_b)
-    EventsTracing(service_b, tracer_provider=provider)
+    tracing_b = EventsTracing(service_b, tracer_provider=provider)
 
     service_a = Flask("a")
     events_a = EventsBlueprint("events", __name__)
-    client_to_b = EventsClient("http://service-b/events")  # builds; B's test client delivers
-
-    @events_a.handler("a:work", 1)
-    def work(event):
-        outgoing = client_to_b.envelope("b:work", 1)
-        assert "traceparent" in outgoing.metadata["trace"]
-        return send_event(
-            service_b.test_client(),
-            "b:work",
-            1,
-            flow_id=outgoing.flow_id,
-            metadata=outgoing.metadata,
-        ).payload
-
     service_a.register_blueprint(events_a)
-    EventsTracing(service_a, tracer_provider=provider)
-    answer = send_event(service_a.test_client(), "a:work", 1, flow_id="the-flow")
-    client_to_b.close()
-    assert answer.payload == "done"
+    tracing_a = EventsTracing(service_a, tracer_provider=provider)
+    with serve_in_thread(service_b) as b_url, serve_in_thread(service_a) as a_url:
+
+        @events_a.handler("a:work", 1)
+        def work(event):
+            with EventsClient(f"{b_url}/events", timeout=10) as client_to_b:
+                return client_to_b.send("b:work", 1).payload  # the flowId goes along
+
+        with EventsClient(f"{a_url}/events", timeout=20) as client:
+            answer = client.send("a:work", 1, flow_id="the-flow", auth={"token": TOKEN})
+    assert answer.is_success, answer
     b, a = exporter.get_finished_spans()  # B ends first, inside A
     assert (a.name, b.name) == ("a:work", "b:work")
+    assert a.parent is None  # the caller outside had no trace: A starts one
     assert b.parent is not None and b.parent.span_id == a.context.span_id
     assert b.context.trace_id == a.context.trace_id
+    traceparent = answer.payload["trace"]["traceparent"]  # what B received
+    assert traceparent.split("-")[1:3] == [
+        format(a.context.trace_id, "032x"),
+        format(a.context.span_id, "016x"),
+    ]
     assert b.attributes["events.flow_id"] == a.attributes["events.flow_id"] == "the-flow"
+    assert a.attributes["events.transport"] == b.attributes["events.transport"] == "http"
+    assert TOKEN not in str(a.attributes) + str(b.attributes)
+    assert tracing_a._open == {} and tracing_b._open == {}  # every span was ended
 
 
 def test_spans_end_for_events_that_carry_credentials(spans):
@@ -115,9 +123,12 @@ def test_spans_end_for_events_that_carry_credentials(spans):
     provider, exporter = spans
     app = Flask(__name__)
     app.register_blueprint(make_blueprint())
-    EventsTracing(app, tracer_provider=provider)
-    tracing = app.extensions.get("events_tracing")
-    send_event(app.test_client(), "echo", 1, auth={"token": "s3cr3t-token"})
-    (span,) = exporter.get_finished_spans()
-    assert span.name == "echo" and "s3cr3t-token" not in str(span.attributes)
-    assert tracing is None or not tracing._open
+    tracing = EventsTracing(app, tracer_provider=provider)
+    client = app.test_client()
+    for name in ("echo", "boom", "lookup"):
+        send_event(client, name, 1, auth={"token": TOKEN})
+    assert [span.name for span in exporter.get_finished_spans()] == ["echo", "boom", "lookup"]
+    for span in exporter.get_finished_spans():
+        assert span.end_time is not None and TOKEN not in str(span.attributes)
+    assert tracing._open == {}  # nothing left open (or leaking) in the tracer
+    assert trace.get_current_span() is trace.INVALID_SPAN  # each context was detached
