@@ -25,9 +25,11 @@ from .event import (
     Event,
     bad_protocol_event,
     error_response_event,
+    not_an_object,
     parse_event,
     without_auth,
 )
+from .redaction import detached
 from .registry import HandlerSpec
 from .signals import error_noticed, event_error_noticed, send
 
@@ -104,18 +106,30 @@ class BatchHandler:
         return [without_auth(response) for response in responses]
 
     def _prepare(self, raw: Any, batch: Event, sender: Any, transport: str) -> Slot:
+        """A sub-envelope's slot. Only a JSON object is an envelope: anything else (a
+        string holding an envelope's JSON text included) is ``badProtocol``, unread.
+        """
         try:
+            if not isinstance(raw, dict):
+                raise not_an_object(raw)
             sub = parse_event(raw)
         except BadProtocol as error:
             error.flow_id = error.flow_id or batch.flow_id  # it belongs to the batch's flow
-            send(error_noticed, sender, error=error, transport=transport)
+            send(error_noticed, sender, error=detached(error), transport=transport)
             return bad_protocol_event(error)
         spec = self.dispatcher.registry.get(sub.name, sub.version)
         if spec is None:
             return self.dispatcher._not_found(sub, sender, transport)
         if spec.is_batch:
             nested = _nested_batch()
-            send(event_error_noticed, sender, event=sub, error=nested, transport=transport)
+            send(
+                event_error_noticed,
+                sender,
+                event=sub,
+                error=nested,
+                transport=transport,
+                credentials=sub.auth,
+            )
             return error_response_event(sub, nested)
         return spec, sub
 
@@ -139,7 +153,14 @@ class BatchHandler:
     ) -> Event:
         """A failing sub-event fires ``event_error_noticed`` (as in the Go library)."""
         if error is not None:
-            send(event_error_noticed, sender, event=sub, error=error, transport=transport)
+            send(
+                event_error_noticed,
+                sender,
+                event=sub,
+                error=error,
+                transport=transport,
+                credentials=sub.auth,
+            )
         return response
 
     def _run_parallel(

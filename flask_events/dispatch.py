@@ -8,7 +8,6 @@ module does not import Flask; the caller passes the signal sender (the app).
 from __future__ import annotations
 
 import logging
-import traceback
 from dataclasses import dataclass
 from time import perf_counter
 from typing import Any, Callable, Mapping, NamedTuple, Optional, Union
@@ -18,7 +17,6 @@ from .codec import dumps
 from .context import _handling
 from .errors import BadProtocol, BadRequest, EventError, EventNotFound
 from .event import (
-    REDACTED,
     Event,
     bad_protocol_event,
     error_response_event,
@@ -27,6 +25,7 @@ from .event import (
     response_event,
     without_auth,
 )
+from .redaction import detached, scrubbed_traceback, secret_forms
 from .registry import HandlerSpec, Registry
 from .schemas import PayloadValidationError
 from .signals import error_noticed, event_error_noticed, event_finished, event_started, send
@@ -147,7 +146,8 @@ class Dispatcher:
 
     def reject(self, error: BadProtocol, *, sender: Any, transport: str = "http") -> Reply:
         """Answer input that could not be read as an event with ``badProtocol``."""
-        send(error_noticed, sender, error=error, transport=transport)
+        # its frames hold the raw input, credentials and all: cut them off
+        send(error_noticed, sender, error=detached(error), transport=transport)
         event = bad_protocol_event(error)
         return Reply(event.to_json(), 200, event)
 
@@ -167,7 +167,14 @@ class Dispatcher:
             request = parse_event(data, max_depth=max_depth)
         except BadProtocol as bad:
             return self.reject(bad, sender=sender, transport=transport)
-        send(event_error_noticed, sender, event=request, error=error, transport=transport)
+        send(
+            event_error_noticed,
+            sender,
+            event=request,
+            error=error,
+            transport=transport,
+            credentials=request.auth,
+        )
         return self.encode(request, error_response_event(request, error), sender=sender)
 
     def dispatch(self, request: Event, *, sender: Any, transport: str = "http") -> Event:
@@ -189,21 +196,35 @@ class Dispatcher:
             return Reply(dumps(response), 200, response)
         except TypeError as exc:
             error = exc
-        logger.error(
-            "response to event %r v%s (id=%s, flowId=%s) is not serializable: %s",
+        logger.error(  # %r: request-supplied values cannot start a new log line
+            "response to event %r v%r (id=%r, flowId=%r) is not serializable: %s",
             request.name,
             request.version,
             request.id,
             request.flow_id,
             error,
         )
-        send(event_error_noticed, sender, event=request, error=error, transport=transport)
+        send(
+            event_error_noticed,
+            sender,
+            event=request,
+            error=error,
+            transport=transport,
+            credentials=request.auth,
+        )
         fallback = error_response_event(request, UnserializableResponse())
         return Reply(fallback.to_json(), 500, fallback)
 
     def _not_found(self, request: Event, sender: Any, transport: str) -> Event:
         error = EventNotFound.for_event(request.name, request.version)
-        send(event_error_noticed, sender, event=request, error=error, transport=transport)
+        send(
+            event_error_noticed,
+            sender,
+            event=request,
+            error=error,
+            transport=transport,
+            credentials=request.auth,
+        )
         return error_response_event(request, error)
 
     def _execute(
@@ -233,7 +254,7 @@ class Dispatcher:
         finally:
             _handling.reset(token)
         if timed:
-            self._finished(shown, response, error, start, sender, transport)
+            self._finished(shown, request, response, error, start, sender, transport)
         return response, error
 
     async def _execute_async(
@@ -257,7 +278,7 @@ class Dispatcher:
         except Exception as exc:
             response, error = self._failure(spec, request, exc), exc
         if event_finished.receivers:
-            self._finished(shown, response, error, start, sender, transport)
+            self._finished(shown, request, response, error, start, sender, transport)
         return response, error
 
     def _authenticate(self, request: Event, sender: Any, transport: str) -> None:
@@ -287,19 +308,12 @@ class Dispatcher:
     def _failure(self, spec: HandlerSpec, request: Event, error: Exception) -> Event:
         if isinstance(error, EventError):
             return error_response_event(request, error)
-        logger.error(
-            "handler %s failed for event %r v%s (id=%s, flowId=%s)\n%s",
-            spec.qualname,
-            request.name,
-            request.version,
-            request.id,
-            request.flow_id,
-            _scrubbed_traceback(error, request.auth),
-        )
+        _log_failure(spec, request, error)
         return error_response_event(request, UnhandledError())
 
     @staticmethod
     def _finished(
+        shown: Event,
         request: Event,
         response: Event,
         error: Optional[Exception],
@@ -310,31 +324,39 @@ class Dispatcher:
         send(
             event_finished,
             sender,
-            event=request,
+            event=shown,
             response=response,
             error=error,
             duration=perf_counter() - start,
             transport=transport,
+            credentials=request.auth,
         )
 
 
-def _scrubbed_traceback(error: BaseException, auth: dict[str, Any]) -> str:
-    """The traceback as text, with every credential of ``auth`` replaced: a handler
-    that puts a token in an exception message must not put it in the logs.
+def _log_failure(spec: HandlerSpec, request: Event, error: Exception) -> None:
+    """Log a handler's unexpected exception as one record: a one-line message naming
+    the event (its request-supplied values written with ``%r``, so they cannot start
+    a new line), and as the record's ``exc_text`` — where ``logger.exception`` puts
+    it, printed below the line by formatters — its traceback with every credential
+    of ``auth`` replaced (a handler may have put a token in its exception).
     """
-    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-    for secret in _strings(auth):
-        text = text.replace(secret, REDACTED)
-    return text.rstrip()
-
-
-def _strings(value: Any) -> list[str]:
-    """Every string of at least 4 characters in a JSON value (longest first)."""
-    if isinstance(value, str):
-        return [value] if len(value) >= 4 else []
-    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
-    found = [text for item in items for text in _strings(item)]
-    return sorted(found, key=len, reverse=True)
+    if not logger.isEnabledFor(logging.ERROR):
+        return
+    filename, line, function, stack = logger.findCaller()
+    record = logger.makeRecord(
+        logger.name,
+        logging.ERROR,
+        filename,
+        line,
+        "handler %s failed for event %r v%r (id=%r, flowId=%r)",
+        (spec.qualname, request.name, request.version, request.id, request.flow_id),
+        None,
+        function,
+        None,
+        stack,
+    )
+    record.exc_text = scrubbed_traceback(error, secret_forms(request.auth))
+    logger.handle(record)
 
 
 def _load_input(spec: HandlerSpec, request: Event) -> Any:

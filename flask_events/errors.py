@@ -30,6 +30,7 @@ __all__ = [
     "Forbidden",
     "Gone",
     "NotFound",
+    "RedactedError",
     "ResourceDenied",
     "Unauthorized",
     "Unprocessable",
@@ -47,6 +48,39 @@ class DuplicateHandlerError(EventsError, ValueError):
 
 class ExampleError(EventsError, ValueError):
     """A declared example does not match the handler's schema."""
+
+
+class RedactedError(EventsError):
+    """What a signal subscriber gets in place of an exception raised while handling an
+    event that carried credentials (a non-empty ``auth``), unless it was an
+    :class:`EventError` (that one arrives as a scrubbed copy of its own class).
+
+    It shares nothing with the original: no traceback (whose frames hold the
+    request), no chained exceptions; its text has every credential replaced by
+    ``"[redacted]"``. ``str()`` of it is :attr:`message`.
+
+    :param original_type: the class of the exception it stands for.
+    :param message: ``str()`` of the original, scrubbed.
+    :param traceback: the original's traceback as text (chained exceptions and notes
+        included), scrubbed.
+    """
+
+    def __init__(self, original_type: type[BaseException], message: str, traceback: str) -> None:
+        super().__init__(message)
+        self.original_type = original_type
+        self.message = message
+        self.traceback = traceback
+
+    @property
+    def type_name(self) -> str:
+        """The original class's name, qualified by its module unless a builtin
+        (``RuntimeError``, ``myapp.errors.Oops``), as OpenTelemetry names it.
+        """
+        module, name = self.original_type.__module__, self.original_type.__qualname__
+        return name if module in (None, "builtins") else f"{module}.{name}"
+
+    def __repr__(self) -> str:
+        return f"RedactedError({self.type_name}: {self.message!r})"
 
 
 class EventError(EventsError):

@@ -164,33 +164,61 @@ _replace = msgspec.structs.replace
 REDACTED = "[redacted]"
 
 
+#: Most levels of batches inside batches whose sub-envelopes :func:`redacted` goes
+#: through; a batch's ``events`` deeper than that are replaced whole.
+MAX_REDACTED_NESTING = 8
+
+
 def redacted(event: Event) -> Event:
-    """``event`` with every ``auth`` value replaced by ``"[redacted]"`` (the keys stay,
-    so a subscriber can tell a token was there) — its own, and those of the envelopes
-    a batch payload carries. Itself when there is nothing to hide.
+    """``event`` as signal subscribers see it: every ``auth`` value replaced by
+    ``"[redacted]"`` (the keys stay, so a subscriber can tell a token was there).
+
+    Its own ``auth``, and in a batch-shaped payload (an object with an ``events``
+    array) every sub-envelope's: an ``auth`` that is not an object is replaced whole;
+    an element that is not an object (a string may be an envelope encoded as text) is
+    replaced whole; a sub-envelope's own batch-shaped payload is gone through the
+    same way, down to :data:`MAX_REDACTED_NESTING` levels. Itself when there is
+    nothing to hide, so redacting twice gives the same object.
     """
-    payload = event.payload
-    envelopes = payload.get("events") if isinstance(payload, dict) else None
-    if isinstance(envelopes, list) and any(_has_secret(e) for e in envelopes):
-        payload = {**payload, "events": [_redact_envelope(e) for e in envelopes]}
-    elif not _has_secret({"auth": event.auth}):
+    payload = _redacted_payload(event.payload, MAX_REDACTED_NESTING)
+    if payload is event.payload and not _has_secret(event.auth):
         return event
     return _replace(event, auth=_redact_auth(event.auth), payload=payload)
 
 
-def _has_secret(envelope: Any) -> bool:
-    auth = envelope.get("auth") if isinstance(envelope, dict) else None
-    return isinstance(auth, dict) and any(value != REDACTED for value in auth.values())
+def _redacted_payload(payload: Any, depth: int) -> Any:
+    """A batch-shaped payload with its sub-envelopes redacted (itself if none needs it)."""
+    envelopes = payload.get("events") if isinstance(payload, dict) else None
+    if not isinstance(envelopes, list):
+        return payload
+    if depth == 0:
+        return {**payload, "events": REDACTED}
+    shown = [_redacted_envelope(envelope, depth - 1) for envelope in envelopes]
+    if all(new is old for new, old in zip(shown, envelopes)):
+        return payload
+    return {**payload, "events": shown}
+
+
+def _redacted_envelope(envelope: Any, depth: int) -> Any:
+    if not isinstance(envelope, dict):
+        return REDACTED  # not an envelope (answered badProtocol), perhaps one as text
+    shown = envelope
+    payload = _redacted_payload(envelope.get("payload"), depth)
+    if payload is not envelope.get("payload"):
+        shown = {**shown, "payload": payload}
+    if _has_secret(envelope.get("auth")):
+        shown = {**shown, "auth": _redact_auth(envelope["auth"])}
+    return shown
+
+
+def _has_secret(auth: Any) -> bool:
+    if isinstance(auth, dict):
+        return any(value != REDACTED for value in auth.values())
+    return auth is not None and auth != REDACTED
 
 
 def _redact_auth(auth: Any) -> Any:
-    return dict.fromkeys(auth, REDACTED) if isinstance(auth, dict) else auth
-
-
-def _redact_envelope(envelope: Any) -> Any:
-    if not _has_secret(envelope):
-        return envelope
-    return {**envelope, "auth": _redact_auth(envelope["auth"])}
+    return dict.fromkeys(auth, REDACTED) if isinstance(auth, dict) else REDACTED
 
 
 def without_auth(event: Event) -> Event:
@@ -236,10 +264,7 @@ def _explain(raw: Any) -> Event:
     the event, when only the leniencies of PROTOCOL §1 were needed (``null`` objects).
     """
     if not isinstance(raw, Mapping):
-        raise BadProtocol(
-            "The event must be a JSON object",
-            parameters={"message": f"expected a JSON object, got {_json_type(raw)}"},
-        )
+        raise not_an_object(raw)
     bad = _first_bad_property(raw)
     if bad is not None:
         raise bad
@@ -252,6 +277,14 @@ def _explain(raw: Any) -> Event:
         _optional_object(raw, "identity"),
         _optional_object(raw, "auth"),
         _optional_object(raw, "metadata"),
+    )
+
+
+def not_an_object(raw: Any) -> BadProtocol:
+    """The error for decoded JSON that is not an object, so not an envelope."""
+    return BadProtocol(
+        "The event must be a JSON object",
+        parameters={"message": f"expected a JSON object, got {_json_type(raw)}"},
     )
 
 

@@ -18,11 +18,12 @@ still run.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Optional
 
 from blinker import NamedSignal, Namespace
 
 from .event import redacted
+from .redaction import scrubbed_error
 
 __all__ = [
     "error_noticed",
@@ -51,7 +52,10 @@ event_finished = _signals.signal(
 
     :param event: the request event.
     :param response: the response event it produced (an error event if it raised).
-    :param error: the exception it raised, or ``None``.
+    :param error: the exception it raised, or ``None``. When the request's ``auth``
+        is not empty, a scrubbed stand-in sharing nothing with it: a copy of an
+        :class:`~flask_events.EventError`, or else a
+        :class:`~flask_events.errors.RedactedError`.
     :param duration: seconds spent in the handler (a float).
     :param transport: the transport.
     """,
@@ -62,7 +66,7 @@ error_noticed = _signals.signal(
     doc="""The input could not be read as an event: bad JSON, bad envelope, or a body
     over the size limit (Go ``NoticeError``).
 
-    :param error: the :class:`~flask_events.BadProtocol` error.
+    :param error: the :class:`~flask_events.BadProtocol` error (without a traceback).
     :param transport: the transport.
     """,
 )
@@ -73,19 +77,30 @@ event_error_noticed = _signals.signal(
     response could not be serialized (Go ``NoticeEventError``).
 
     :param event: the request event.
-    :param error: the exception describing the failure.
+    :param error: the exception describing the failure (scrubbed as for
+        ``event_finished`` when the request's ``auth`` is not empty).
     :param transport: the transport.
     """,
 )
 
 
-def send(signal: NamedSignal, sender: Any, **kwargs: Any) -> None:
+def send(
+    signal: NamedSignal,
+    sender: Any,
+    *,
+    credentials: Optional[dict[str, Any]] = None,
+    **kwargs: Any,
+) -> None:
     """Send ``signal``, isolating receivers from each other and from the caller.
 
     Does nothing (and builds nothing) when no receiver is connected. ``auth`` values
     of the events passed are replaced by ``"[redacted]"``. A receiver that raises is
     logged with its traceback and the others still run; receivers run in the
     handling thread, so a slow one delays the answer by its own time, no more.
+
+    :param credentials: the ``auth`` of the request the signal is about (not passed
+        on): when it is not empty, the ``error`` passed is replaced by a scrubbed
+        stand-in (see :func:`~flask_events.redaction.scrubbed_error`).
     """
     if not signal.receivers:
         return
@@ -93,6 +108,9 @@ def send(signal: NamedSignal, sender: Any, **kwargs: Any) -> None:
         event = kwargs.get(key)
         if event is not None:
             kwargs[key] = redacted(event)
+    error = kwargs.get("error")
+    if error is not None and credentials:
+        kwargs["error"] = scrubbed_error(error, credentials)
     for receiver in signal.receivers_for(sender):
         try:
             receiver(sender, **kwargs)

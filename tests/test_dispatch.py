@@ -128,9 +128,9 @@ def test_unexpected_exception_is_unhandled_error_without_its_text(registry, disp
     assert body["name"] == "crash:error" and body["flowId"] == env["flowId"]
     assert body["payload"]["code"] == "UNHANDLED_ERROR" and body["payload"]["parameters"] == {}
     assert b"hunter2" not in reply.body and b"Traceback" not in reply.body
-    message = caplog.records[-1].getMessage()
-    assert env["flowId"] in message
-    assert "Traceback" in message and "ValueError: db password is hunter2" in message
+    record = caplog.records[-1]
+    assert env["flowId"] in record.getMessage() and "\n" not in record.getMessage()
+    assert "Traceback" in record.exc_text and "ValueError: db password is hunter2" in caplog.text
     assert "tok-123" not in caplog.text
 
 

@@ -12,6 +12,10 @@ trace context travels in ``metadata.trace`` (W3C ``traceparent``), as the JVM
 implementation does: a request carrying one continues that trace, and
 :class:`~flask_events.EventsClient` puts the current one on the events it sends, so a
 span in service B is a child of the span in service A that called it.
+
+A failing handler's exception is recorded on its span as subscribers get it: scrubbed
+of the request's credentials (see :class:`~flask_events.errors.RedactedError`); no
+span attribute holds ``auth``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any, Optional
 
 from flask import Flask
 
+from ..errors import RedactedError
 from ..signals import event_finished, event_started
 
 __all__ = ["EventsTracing"]
@@ -76,7 +81,13 @@ class EventsTracing:
         if span is None:
             return
         span.set_attribute("events.outcome", response.kind)
-        if error is not None:
+        if isinstance(error, RedactedError):  # the original's type and scrubbed traceback
+            attributes = {
+                "exception.type": error.type_name,
+                "exception.stacktrace": error.traceback,
+            }
+            span.record_exception(error, attributes=attributes)
+        elif error is not None:
             span.record_exception(error)
         if response.is_error:
             span.set_status(trace.Status(trace.StatusCode.ERROR, response.kind))

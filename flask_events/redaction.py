@@ -1,0 +1,220 @@
+"""Keeping a request's credentials out of the logs and away from signal subscribers.
+
+A handler may copy a credential of ``event.auth`` into an exception
+(``RuntimeError(f"token={token}")``, ``KeyError(token)``, ``ValueError(event.auth)``,
+a note, a chained exception...). Before such an exception's text is logged, or the
+exception is handed to a signal subscriber, every form of every credential in it is
+replaced by ``"[redacted]"`` (see :func:`secret_forms`). The one scrubbing function
+serves both paths. Transport-free: no Flask import.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import traceback
+from typing import Any, Callable, Iterator
+
+import msgspec
+
+from .errors import EventError, RedactedError
+from .event import REDACTED, Event, redacted
+
+__all__ = [
+    "MIN_SECRET_LENGTH",
+    "detached",
+    "scrub",
+    "scrubbed_error",
+    "scrubbed_traceback",
+    "secret_forms",
+]
+
+#: Strings and numbers of ``auth`` shorter than this (in characters) are not scrubbed:
+#: replacing ``"abc"`` or ``42`` everywhere would garble ordinary text.
+MIN_SECRET_LENGTH = 4
+
+#: Most nested containers an attribute of a protocol error is scrubbed through; deeper
+#: values are replaced whole.
+_MAX_VALUE_DEPTH = 32
+
+
+def _repr_body(text: str) -> str:
+    return repr(text)[1:-1]
+
+
+def _repr_single_quoted(text: str) -> str:
+    """``repr``'s escaping when the text sits in single quotes (``'`` escaped too):
+    how it appears inside the ``repr`` of a longer string holding both quote kinds.
+    """
+    body = repr(text)[1:-1]
+    return body if repr(text)[0] == "'" else body.replace("'", "\\'")
+
+
+def _ascii_body(text: str) -> str:
+    return ascii(text)[1:-1]
+
+
+def _json_ascii_body(text: str) -> str:
+    return json.dumps(text)[1:-1]
+
+
+def _json_body(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)[1:-1]
+
+
+def _msgspec_body(text: str) -> str:
+    return msgspec.json.encode(text).decode()[1:-1]
+
+
+#: The escapings a credential may come through: Python's ``repr``/``ascii`` (the text
+#: between the quotes) and JSON's (``json`` with and without ``ensure_ascii``, msgspec).
+_ESCAPES: tuple[Callable[[str], str], ...] = (
+    _repr_body,
+    _repr_single_quoted,
+    _ascii_body,
+    _json_ascii_body,
+    _json_body,
+    _msgspec_body,
+)
+
+
+def _credentials(auth: Any) -> Iterator[Any]:
+    """Every string and number (booleans excepted) in ``auth``, at any depth. Walks
+    with its own stack: a deeply nested ``auth`` cannot exhaust the interpreter's.
+    """
+    stack = [auth]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, (list, tuple)):
+            stack.extend(value)
+        elif isinstance(value, str) or (
+            isinstance(value, (int, float)) and not isinstance(value, bool)
+        ):
+            yield value
+
+
+def _texts(value: Any) -> set[str]:
+    """How a credential is written as text: a string itself; a number as ``str``,
+    ``repr`` and JSON write it (and a whole float also as an integer).
+    """
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return set()
+        texts = {repr(value), json.dumps(value), msgspec.json.encode(value).decode()}
+        return texts | ({str(int(value))} if value.is_integer() else set())
+    return {str(value)}
+
+
+def secret_forms(auth: Any) -> tuple[str, ...]:
+    """Every form of every credential of ``auth``, longest first.
+
+    The credentials are the strings and numbers (not booleans) of ``auth``, at any
+    depth, whose text has at least :data:`MIN_SECRET_LENGTH` characters. Each is
+    taken as is, as ``repr``/``ascii`` and JSON (with and without ``ensure_ascii``)
+    escape it, and each of those escaped once more that way (a ``repr`` of a JSON
+    text, say). Empty when ``auth`` holds no credential.
+    """
+    forms: set[str] = set()
+    for value in _credentials(auth):
+        for text in _texts(value):
+            if len(text) < MIN_SECRET_LENGTH:
+                continue
+            once = {text} | {escape(text) for escape in _ESCAPES}
+            forms |= once | {escape(form) for form in once for escape in _ESCAPES}
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
+def scrub(text: str, forms: tuple[str, ...]) -> str:
+    """``text`` with each of ``forms`` (see :func:`secret_forms`) replaced by
+    ``"[redacted]"``.
+    """
+    for form in forms:
+        if form in text:
+            text = text.replace(form, REDACTED)
+    return text
+
+
+def scrubbed_traceback(error: BaseException, forms: tuple[str, ...]) -> str:
+    """``error``'s traceback as text — chained exceptions and notes included — with
+    ``forms`` replaced.
+    """
+    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    return scrub(text, forms).rstrip()
+
+
+def scrubbed_error(error: BaseException, auth: Any) -> BaseException:
+    """``error`` as a signal subscriber may see it, for a request carrying ``auth``.
+
+    ``error`` itself when ``auth`` is empty. Otherwise a new exception that
+    shares nothing with ``error`` (no traceback, so no frames whose variables hold
+    the request; no chained exceptions): a protocol error (:class:`EventError`)
+    becomes a copy of its own class whose attributes are scrubbed; any other, a
+    :class:`~flask_events.errors.RedactedError` with the scrubbed message and
+    traceback. ``error`` itself is never changed.
+    """
+    if not auth:
+        return error
+    forms = secret_forms(auth)
+    if isinstance(error, EventError):
+        try:
+            return _scrubbed_copy(error, forms)
+        except Exception:  # a subclass that cannot be built bare: the generic stand-in
+            pass
+    return RedactedError(
+        type(error), scrub(_message(error), forms), scrubbed_traceback(error, forms)
+    )
+
+
+def detached(error: BaseException) -> BaseException:
+    """``error`` cut from its traceback and chained exceptions (for an exception of
+    this package's own, whose frames hold the raw input); returns it.
+    """
+    error.__traceback__ = error.__context__ = error.__cause__ = None
+    return error
+
+
+def _message(error: BaseException) -> str:
+    try:
+        return str(error)
+    except Exception:
+        return f"<{type(error).__name__}: str() failed>"
+
+
+def _scrubbed_copy(error: EventError, forms: tuple[str, ...]) -> EventError:
+    """A new instance of ``error``'s class (its ``__init__`` not called), with every
+    attribute and argument scrubbed.
+    """
+    copy = type(error).__new__(type(error))
+    copy.args = tuple(_scrubbed_value(arg, forms) for arg in error.args)
+    for key, value in vars(error).items():
+        setattr(copy, key, _scrubbed_value(value, forms))
+    return copy
+
+
+def _scrubbed_value(value: Any, forms: tuple[str, ...], depth: int = _MAX_VALUE_DEPTH) -> Any:
+    """A JSON-like ``value`` with credentials replaced; an event redacted; any other
+    object replaced by its scrubbed ``repr`` (its attributes might hold the request).
+    """
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return scrub(value, forms)
+    if isinstance(value, (int, float)):
+        return REDACTED if scrub(repr(value), forms) != repr(value) else value
+    if depth == 0:
+        return REDACTED
+    if isinstance(value, dict):
+        return {
+            _scrubbed_value(key, forms, depth - 1): _scrubbed_value(item, forms, depth - 1)
+            for key, item in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        items = [_scrubbed_value(item, forms, depth - 1) for item in value]
+        return items if isinstance(value, list) else tuple(items)
+    if isinstance(value, Event):
+        return redacted(value)
+    return scrub(repr(value), forms)
