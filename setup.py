@@ -53,6 +53,7 @@ setup(
             "opentelemetry-sdk>=1.20",
             "sphinx>=7",
             "hypothesis>=6.80",
+            "gunicorn>=21.2",  # tests/test_body.py: real gthread and sync workers
             "schemathesis>=4; python_version >= '3.11'",  # 4.x needs 3.11
         ],
         "bench": ["gunicorn>=21.2", "orjson>=3.9"],

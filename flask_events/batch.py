@@ -3,24 +3,28 @@
 A batch's payload is ``{"parallel": bool, "events": [envelope, ...]}``; its response
 payload is the list of the sub-events' response events, one per sub-event, failures
 included. With ``"parallel": true`` the sub-events really run at once: synchronous
-handlers on a bounded thread pool (each in a copy of the caller's context, so Flask's
-app and request contexts are there), ``async def`` handlers concurrently on one event
-loop. Transport-free: no Flask import.
+handlers on the batch's own threads, at most ``batch_max_workers`` of them (each
+sub-event in a copy of the caller's context, so Flask's app and request contexts are
+there), ``async def`` handlers concurrently on one event loop. The cap is per batch:
+one client's big batch never makes another's wait. A batch has a time budget
+(``batch_timeout``): sub-events not started when it runs out are answered
+``BATCH_TIMEOUT`` in their slots without running. Transport-free: no Flask import.
 """
 
 from __future__ import annotations
 
 import contextvars
-import threading
+import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Optional, Union
+from typing import Any, NamedTuple, Optional, Union
 
 import marshmallow as ma
 
 from . import coroutines
 from .context import current_handling
 from .dispatch import Dispatcher, Settings
-from .errors import BadProtocol, BadRequest
+from .errors import BadProtocol, BadRequest, BatchTimeout
 from .event import (
     Event,
     bad_protocol_event,
@@ -70,6 +74,23 @@ def _nested_batch() -> BadRequest:
 Slot = Union[Event, tuple[HandlerSpec, Event]]
 
 
+class Budget(NamedTuple):
+    """A batch's time budget: ``timeout`` seconds from its start; ``None``: no limit."""
+
+    timeout: Optional[float]
+    #: ``time.monotonic()`` when it runs out (unused without a timeout).
+    deadline: float
+
+    @classmethod
+    def starting_now(cls, timeout: Optional[float]) -> Budget:
+        """The budget of a batch starting now."""
+        return cls(timeout, time.monotonic() + (timeout or 0.0))
+
+    def spent(self) -> bool:
+        """Whether it has run out (a sub-event starting now would be too late)."""
+        return self.timeout is not None and time.monotonic() >= self.deadline
+
+
 class BatchHandler:
     """The handler of a batch event; register it with ``EventsBlueprint.add_batch``.
 
@@ -79,8 +100,6 @@ class BatchHandler:
 
     def __init__(self, dispatcher: Dispatcher) -> None:
         self.dispatcher = dispatcher
-        self._pools: dict[int, ThreadPoolExecutor] = {}
-        self._lock = threading.Lock()
         self.__qualname__ = self.__name__ = "batch"
         self.__module__ = __name__
 
@@ -91,6 +110,7 @@ class BatchHandler:
         else:
             sender, transport = handling.sender, handling.transport
             settings = self.dispatcher.settings(sender)
+        budget = Budget.starting_now(settings.batch_timeout)
         raw_events = data["events"]
         if len(raw_events) > settings.batch_max_events:
             raise BadRequest(
@@ -100,9 +120,10 @@ class BatchHandler:
             )
         slots = [self._prepare(raw, request, sender, transport) for raw in raw_events]
         if data["parallel"]:
-            responses = self._run_parallel(slots, settings.batch_max_workers, sender, transport)
+            workers = settings.batch_max_workers
+            responses = self._run_parallel(slots, workers, budget, sender, transport)
         else:
-            responses = [self._run(slot, sender, transport) for slot in slots]
+            responses = [self._run(slot, budget, sender, transport) for slot in slots]
         return [without_auth(response) for response in responses]
 
     def _prepare(self, raw: Any, batch: Event, sender: Any, transport: str) -> Slot:
@@ -133,19 +154,29 @@ class BatchHandler:
             return error_response_event(sub, nested)
         return spec, sub
 
-    def _run(self, slot: Slot, sender: Any, transport: str) -> Event:
+    def _run(self, slot: Slot, budget: Budget, sender: Any, transport: str) -> Event:
         if isinstance(slot, Event):
             return slot
         spec, sub = slot
+        if budget.spent():
+            return self._timed_out(sub, budget, sender, transport)
         response, error = self.dispatcher._execute(spec, sub, sender, transport)
         return self._noticed(sub, response, error, sender, transport)
 
     async def _run_async(
-        self, slot: tuple[HandlerSpec, Event], sender: Any, transport: str
+        self, slot: tuple[HandlerSpec, Event], budget: Budget, sender: Any, transport: str
     ) -> Event:
         spec, sub = slot
+        if budget.spent():  # checked when its turn comes, not when it was queued
+            return self._timed_out(sub, budget, sender, transport)
         response, error = await self.dispatcher._execute_async(spec, sub, sender, transport)
         return self._noticed(sub, response, error, sender, transport)
+
+    def _timed_out(self, sub: Event, budget: Budget, sender: Any, transport: str) -> Event:
+        """The answer of a sub-event whose turn came after the budget ran out."""
+        assert budget.timeout is not None
+        error = BatchTimeout(budget.timeout)
+        return self._noticed(sub, error_response_event(sub, error), error, sender, transport)
 
     @staticmethod
     def _noticed(
@@ -164,35 +195,41 @@ class BatchHandler:
         return response
 
     def _run_parallel(
-        self, slots: list[Slot], max_workers: int, sender: Any, transport: str
+        self, slots: list[Slot], max_workers: int, budget: Budget, sender: Any, transport: str
     ) -> list[Event]:
+        """Run the sub-events at once: the synchronous ones on at most ``max_workers``
+        threads of this batch's own (each thread takes the next sub-event when it is
+        done with one), the ``async`` ones meanwhile on this thread's event loop.
+        """
         results: list[Any] = list(slots)
-        pool = self._pool(max_workers)
-        futures = {}
-        waiting = []
+        queued: deque[int] = deque()
+        waiting: list[tuple[int, tuple[HandlerSpec, Event]]] = []
         for index, slot in enumerate(slots):
             if isinstance(slot, Event):
-                continue
+                continue  # answered already
             if slot[0].is_async:
                 waiting.append((index, slot))
-            else:  # each task needs its own copy of the context
-                run = contextvars.copy_context().run
-                futures[index] = pool.submit(run, self._run, slot, sender, transport)
-        if waiting:
-            awaitables = [self._run_async(slot, sender, transport) for _, slot in waiting]
-            done = coroutines.run(coroutines.gather_bounded(awaitables, max_workers))
-            for (index, _), response in zip(waiting, done):
-                results[index] = response
-        for index, future in futures.items():
-            results[index] = future.result()
-        return results
+            else:
+                queued.append(index)
+        context = contextvars.copy_context()  # Flask's contexts, for every sub-event
 
-    def _pool(self, max_workers: int) -> ThreadPoolExecutor:
-        """A thread pool of ``max_workers`` threads, created on first use."""
-        with self._lock:
-            pool = self._pools.get(max_workers)
-            if pool is None:
-                pool = self._pools[max_workers] = ThreadPoolExecutor(
-                    max_workers, thread_name_prefix="flask-events-batch"
-                )
-            return pool
+        def take_turns() -> None:
+            while True:
+                try:
+                    index = queued.popleft()
+                except IndexError:
+                    return
+                run = context.copy().run  # each sub-event gets its own copy
+                results[index] = run(self._run, slots[index], budget, sender, transport)
+
+        threads = min(max(1, max_workers), len(queued))
+        with ThreadPoolExecutor(max(1, threads), "flask-events-batch") as pool:
+            turns = [pool.submit(take_turns) for _ in range(threads)]
+            if waiting:
+                runs = [self._run_async(slot, budget, sender, transport) for _, slot in waiting]
+                done = coroutines.run(coroutines.gather_bounded(runs, max_workers))
+                for (index, _), response in zip(waiting, done):
+                    results[index] = response
+            for turn in turns:
+                turn.result()
+        return results

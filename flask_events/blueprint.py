@@ -10,6 +10,7 @@ from flask import Flask, Request, Response, current_app, jsonify, render_templat
 from flask.blueprints import BlueprintSetupState
 from flask_smorest import Blueprint as SmorestBlueprint
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+from werkzeug.wsgi import get_content_length
 
 from . import docs
 from .batch import BatchHandler, BatchPayload
@@ -30,9 +31,12 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "EVENTS_VALIDATE_OUTPUT": None,
     # Most sub-events in one batch; more is answered <batch>:badRequest.
     "EVENTS_BATCH_MAX_EVENTS": 100,
-    # Most sub-events of a parallel batch running at once.
+    # Most sub-events of a parallel batch running at once (a cap per batch).
     "EVENTS_BATCH_MAX_WORKERS": 16,
     # Deepest nesting of arrays and objects in an envelope (itself level 1); deeper
+    # Seconds a batch may take: sub-events not started by then are answered
+    # <name>:error (BATCH_TIMEOUT) without running. None: no limit.
+    "EVENTS_BATCH_TIMEOUT": 30,
     # is answered badProtocol. None: the interpreter's recursion limit (~1000).
     "EVENTS_MAX_DEPTH": 128,
     # Largest WebSocket message accepted, in bytes; larger: badProtocol, close 1009.
@@ -321,12 +325,12 @@ def _events_view_for(dispatcher: Dispatcher) -> Callable[[], Response]:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         limit = app.config["EVENTS_MAX_CONTENT_LENGTH"]
         try:
+        batch_timeout=config["EVENTS_BATCH_TIMEOUT"],
             data = _read_body(request._get_current_object(), limit)  # type: ignore[attr-defined]
         except RequestEntityTooLarge:
             error = BadProtocol.unreadable(f"the body is larger than {limit} bytes")
             return _respond(app, dispatcher.reject(error, sender=app), 413)
-        except ClientDisconnected:
-            error = BadProtocol.unreadable("the body ended before its Content-Length")
+        except BadProtocol as error:
             return _respond(app, dispatcher.reject(error, sender=app))
         reply = dispatcher.handle(data, sender=app, max_depth=app.config["EVENTS_MAX_DEPTH"])
         return _respond(app, reply)
@@ -340,28 +344,65 @@ def _read_body(req: Request, limit: Optional[int]) -> bytes:
     A declared ``Content-Length`` over the limit is refused before reading; a body
     without one (chunked) is read only up to one byte past the limit.
 
+    Whatever goes wrong while reading is answered here, in one place: the WSGI server
+    raises its own exception classes for a body it cannot frame (gunicorn's
+    ``InvalidChunkSize``, ``ChunkMissingTerminator``, ``NoMoreData``...; werkzeug's
+    ``OSError`` or ``ClientDisconnected``; a socket timeout), so any ``Exception``
+    from the stream becomes ``badProtocol`` naming only the exception's class (its
+    text may quote body bytes).
+
     :raises RequestEntityTooLarge: above the limit (ours or the app's
         ``MAX_CONTENT_LENGTH``).
+    :raises BadProtocol: the body could not be read, or ended before its
+        ``Content-Length``.
     """
-    stream = req.stream
-    if limit is None:
-        return stream.read()
-    if _declared_length(req.environ) > limit:  # refuse before reading
+    declared = _declared_length(req.environ)
+    if limit is not None and declared > limit:  # refuse before reading
         raise RequestEntityTooLarge()
-    data = stream.read(limit + 1)
-    if len(data) > limit:
+    size = declared if declared >= 0 else (None if limit is None else limit + 1)
+    failure = None
+    try:
+        data = _read_up_to(req.stream, size)
+    except RequestEntityTooLarge:
+        raise
+    except ClientDisconnected:  # werkzeug's LimitedStream: fewer bytes than declared
+        data, failure = b"", _SHORT
+    except Exception as exc:  # the server's own framing errors, see above
+        data, failure = b"", f"the body could not be read: {type(exc).__name__}"
+    if failure is None and len(data) < declared:
+        failure = _SHORT
+    if failure is not None:  # raised outside ``except``: no chained server exception
+        raise BadProtocol("The request body could not be read", parameters={"message": failure})
+    if limit is not None and len(data) > limit:
         raise RequestEntityTooLarge()
     return data
 
 
-def _declared_length(environ: dict[str, Any]) -> int:
-    """The ``Content-Length`` the client declared, or -1 (werkzeug enforces the
-    real one while reading; this only allows refusing early, and cheaply).
+_SHORT = "the body ended before its Content-Length"
+
+
+def _read_up_to(stream: Any, size: Optional[int]) -> bytes:
+    """Read ``size`` bytes (all, if ``None``) or until the stream ends: one ``read``
+    may return less than asked (werkzeug's ``LimitedStream`` reads its socket once).
     """
-    try:
-        return int(environ.get("CONTENT_LENGTH") or -1)
-    except ValueError:
-        return -1
+    if size is None:
+        return stream.read()  # type: ignore[no-any-return]
+    chunks = []
+    while size > 0:
+        chunk = stream.read(size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def _declared_length(environ: dict[str, Any]) -> int:
+    """The ``Content-Length`` the client declared, or -1 for none (or a chunked
+    ``Transfer-Encoding``, which overrides it); werkzeug's reading of the header.
+    """
+    length = get_content_length(environ)
+    return -1 if length is None else length
 
 
 def _respond(app: Flask, reply: Reply, status: Optional[int] = None) -> Response:

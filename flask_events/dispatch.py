@@ -96,8 +96,11 @@ class Settings:
     validate_output: bool = False
     #: Most sub-events in one batch.
     batch_max_events: int = 100
-    #: Most sub-events of one parallel batch running at once.
+    #: Most sub-events of one parallel batch running at once (a cap per batch).
     batch_max_workers: int = 16
+    #: Seconds a batch may take before its sub-events not yet started are answered
+    #: ``BATCH_TIMEOUT`` instead of running; ``None``: no limit.
+    batch_timeout: Optional[float] = 30.0
 
 
 class Dispatcher:

@@ -110,3 +110,69 @@ def serve_in_thread(app: Any) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(10)
+
+
+@contextlib.contextmanager
+def serve_logging_to(
+    command: list[str],
+    port: int,
+    log: Path,
+    env: Optional[dict[str, str]] = None,
+    cwd: Path = ROOT,
+) -> Iterator[int]:
+    """Like :func:`serve`, with the server's stdout and stderr written to ``log``;
+    yield the port.
+    """
+    with open(log, "ab") as out:
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for_port(port, process)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def logged_server(
+    kind: str, app: str, log: Path, cwd: Path = ROOT
+) -> contextlib.AbstractContextManager[int]:
+    """Serve ``app`` ("module:attribute", imported from ``cwd``) on a free port with its
+    log in ``log``, under ``kind``: "gthread" or "sync" (gunicorn, one worker) or
+    "werkzeug" (the dev server, threaded); a context manager of the port.
+    """
+    port = free_port()
+    if kind == "werkzeug":
+        module, _, attribute = app.partition(":")
+        command = [sys.executable, "-m", "flask", "--app", f"{module}:{attribute}", "run"]
+        command += ["--host", "127.0.0.1", "--port", str(port), "--no-reload"]
+        return serve_logging_to(command, port, log, {"FLASK_DEBUG": "0"}, cwd)
+    # (more than one thread would turn a sync worker into a gthread one)
+    threads = "4" if kind == "gthread" else "1"
+    command = [sys.executable, "-m", "gunicorn", "-k", kind, "-w", "1", "--threads", threads]
+    command += ["--timeout", "10", "-b", f"127.0.0.1:{port}", app]
+    return serve_logging_to(command, port, log, cwd=cwd)
+
+
+def raw_exchange(port: int, request: bytes, *, half_close: bool = True) -> bytes:
+    """Send ``request`` bytes on a new connection to ``port``, half-close it (unless
+    told not to) and return everything the server sends until it closes.
+    """
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        sock.sendall(request)
+        if half_close:
+            sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := sock.recv(65536):
+                answer += chunk
+        return answer
