@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 from flask import Blueprint as FlaskBlueprint
 from flask import current_app
 from flask_sock import ConnectionClosed, Sock
+from wsproto.utilities import LocalProtocolError  # simple-websocket's protocol engine
 
 from ..errors import BadProtocol
 from .limits import InFlight, admit, handle
@@ -216,7 +217,8 @@ class _Connection:
         if limit is not None and len(message) > limit // 4 and _size(message) > limit:
             reason = f"the message is larger than {limit} bytes"
             self._reject(reason)
-            self.ws.close(MESSAGE_TOO_BIG, reason)
+            with contextlib.suppress(ConnectionClosed, LocalProtocolError, OSError):
+                self.ws.close(MESSAGE_TOO_BIG, reason)  # unless it is closing already
             raise _Closed()
         refusal = admit(self.gate, self.dispatcher, message, app=self.app, transport="websocket")
         if refusal is not None:
@@ -236,9 +238,18 @@ class _Connection:
         self._send(self.dispatcher.reject(error, sender=self.app, transport="websocket").body)
 
     def _send(self, body: bytes) -> None:
-        """Send one answer; an answer to a client that has gone is dropped."""
-        with contextlib.suppress(ConnectionClosed, OSError), self._send_lock:
-            self.ws.send(body.decode("utf-8"))
+        """Send one answer; an answer to a connection that is closed or closing is
+        dropped, with a debug line that does not quote it.
+
+        simple-websocket marks a connection closed only after its closing handshake
+        is under way; a send in between is refused by wsproto with a
+        ``LocalProtocolError`` whose message holds the whole answer.
+        """
+        try:
+            with self._send_lock:
+                self.ws.send(body.decode("utf-8"))
+        except (ConnectionClosed, LocalProtocolError, OSError):
+            logger.debug("WebSocket answer dropped (%d bytes): connection closed", len(body))
 
 
 def _size(message: str) -> int:
