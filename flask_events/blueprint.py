@@ -309,6 +309,7 @@ def _settings(app: Flask) -> Settings:
         validate_output=bool(app.debug or app.testing) if validate is None else bool(validate),
         batch_max_events=config["EVENTS_BATCH_MAX_EVENTS"],
         batch_max_workers=config["EVENTS_BATCH_MAX_WORKERS"],
+        batch_timeout=config["EVENTS_BATCH_TIMEOUT"],
     )
 
 
@@ -325,7 +326,6 @@ def _events_view_for(dispatcher: Dispatcher) -> Callable[[], Response]:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         limit = app.config["EVENTS_MAX_CONTENT_LENGTH"]
         try:
-        batch_timeout=config["EVENTS_BATCH_TIMEOUT"],
             data = _read_body(request._get_current_object(), limit)  # type: ignore[attr-defined]
         except RequestEntityTooLarge:
             error = BadProtocol.unreadable(f"the body is larger than {limit} bytes")

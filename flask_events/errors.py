@@ -137,6 +137,19 @@ class BadRequest(EventError):
     message = "The payload is not valid"
 
 
+class BatchTimeout(EventError):
+    """A batch sub-event that did not start before the batch's time budget
+    (``EVENTS_BATCH_TIMEOUT``) ran out: answered ``<name>:error`` in its slot, code
+    ``BATCH_TIMEOUT``, parameters ``{"timeout": N}``; its handler did not run.
+    """
+
+    code = "BATCH_TIMEOUT"
+    message = "The batch ran out of time before this event could start"
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__(parameters={"timeout": timeout})
+
+
 class Unauthorized(EventError):
     """The caller is not authenticated (``<name>:unauthorized``)."""
 
@@ -159,19 +172,6 @@ class NotFound(EventError):
     type = "notFound"
     code = "NOT_FOUND"
     message = "Not found"
-
-
-class BatchTimeout(EventError):
-    """A batch sub-event that did not start before the batch's time budget
-    (``EVENTS_BATCH_TIMEOUT``) ran out: answered ``<name>:error`` in its slot, code
-    ``BATCH_TIMEOUT``, parameters ``{"timeout": N}``; its handler did not run.
-    """
-
-    code = "BATCH_TIMEOUT"
-    message = "The batch ran out of time before this event could start"
-
-    def __init__(self, timeout: float) -> None:
-        super().__init__(parameters={"timeout": timeout})
 
 
 class UserDenied(EventError):

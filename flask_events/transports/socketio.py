@@ -1,8 +1,9 @@
 """The events protocol over Socket.IO (Flask-SocketIO), and pushing events to clients.
 
-On the namespace (``/events`` by default) a client emits ``event`` with an envelope (an
-object or a JSON string). With an acknowledgement callback it gets the response event
-as the acknowledgement; without one, the response is emitted back to it as ``event``.
+On the namespace (``/events`` by default) a client emits ``event`` with one argument,
+the envelope (an object or a JSON string); anything else is answered ``badProtocol``.
+With an acknowledgement callback it gets the response event as the acknowledgement;
+without one, the response is emitted back to it as ``event``.
 At most ``EVENTS_SOCKET_MAX_IN_FLIGHT`` events of one client are handled at once; past
 that an event is answered ``<name>:error`` (``TOO_MANY_IN_FLIGHT``) without running.
 Pushes are emitted as ``event`` too, to one client, a room or everyone, from any
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from flask import current_app
 
 from ..codec import loads
+from ..errors import BadProtocol
 from ..event import Event, without_auth
 from .limits import InFlight, handle_limited
 
@@ -43,11 +45,15 @@ def bind_socketio(dispatcher: Dispatcher, socketio: SocketIO, namespace: str) ->
     def on_connect(*args: Any) -> None:
         _watch_acks(socketio)
 
-    def on_event(data: Any = None) -> Optional[dict[str, Any]]:
+    def on_event(*args: Any) -> Optional[dict[str, Any]]:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
-        gate = _connection_gate(namespace)
-        envelope = _as_envelope(data)
-        reply = handle_limited(gate, dispatcher, envelope, app=app, transport="socketio")
+        try:
+            envelope = _as_envelope(args)
+        except BadProtocol as error:
+            reply = dispatcher.reject(error, sender=app, transport="socketio")
+        else:
+            gate = _connection_gate(namespace)
+            reply = handle_limited(gate, dispatcher, envelope, app=app, transport="socketio")
         answer: dict[str, Any] = loads(reply.body)  # plain JSON types, whatever the payload
         if _ack_requested.get() is False:
             socketio.emit(MESSAGE, answer, namespace=namespace, to=_current_sid())
@@ -84,9 +90,35 @@ class EventPusher:
         push(self.socketio, event, to=to, namespace=self.namespace)
 
 
-def _as_envelope(data: Any) -> Any:
-    """A JSON string, bytes or an object: what :func:`~flask_events.parse_event` reads."""
+def _as_envelope(args: tuple[Any, ...]) -> Any:
+    """The one argument of an ``event`` message: a JSON string, bytes or an object,
+    what :func:`~flask_events.parse_event` reads.
+
+    :raises BadProtocol: the message has no argument, or more than one, or an object
+        that carries binary attachments (``bytes`` inside it: not JSON).
+    """
+    if len(args) != 1:
+        reason = f"emit one envelope per event, not {len(args)} arguments"
+        raise BadProtocol(parameters={"message": reason})
+    data = args[0]
+    if isinstance(data, (dict, list)) and _carries_binary(data):
+        reason = "binary attachments are not JSON: send the envelope as JSON"
+        raise BadProtocol(parameters={"message": reason})
     return data if data is not None else b""
+
+
+def _carries_binary(value: Any) -> bool:
+    """Whether ``bytes`` sit anywhere inside ``value`` (dicts and lists, any depth)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (bytes, bytearray)):
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _connection_gate(namespace: str) -> InFlight:
