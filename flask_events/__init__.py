@@ -8,6 +8,7 @@ from .client import (
     EventsClientError,
     InvalidResponse,
     RequestTimeout,
+    ResponseTooLarge,
     UnexpectedStatus,
 )
 from .context import EventLogFilter, Handling, current_event, current_handling
@@ -54,6 +55,7 @@ __all__ = [
     "EventsClientError",
     "InvalidResponse",
     "RequestTimeout",
+    "ResponseTooLarge",
     "UnexpectedStatus",
     "BadProtocol",
     "BadRequest",

@@ -1,9 +1,12 @@
 """Sending events to other services: :class:`EventsClient` and :class:`AsyncEventsClient`.
 
-Both share one request builder and one response reader; they differ only in the httpx
-client underneath. Inside a handler, outgoing events carry the current event's
-``flowId`` (explicit arguments win), and, when OpenTelemetry is installed and a span
-is active, the trace context in ``metadata.trace``. Transport failures are typed
+Both share one request builder and one answer reader (``AnswerBody``: the size limit,
+gzip, the deadline between reads); they differ only in the httpx client underneath and in
+how the deadline interrupts a read: a network backend that caps every socket operation
+at the time left (sync), ``asyncio.wait_for`` around the whole exchange (async). Inside a
+handler, outgoing events carry the current event's ``flowId`` (explicit arguments win),
+and, when OpenTelemetry is installed and a span is active, the trace context in
+``metadata.trace``. Transport failures — every httpx exception included — are typed
 exceptions; a protocol answer — success, redirect or error event — is returned as an
 :class:`~flask_events.Event` to classify (``kind``, ``is_success``, ``is_error``,
 ``error_code``).
@@ -11,16 +14,27 @@ exceptions; a protocol answer — success, redirect or error event — is return
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import time
 from collections.abc import Iterator
 from types import TracebackType
 from typing import Any, Optional, Union
 
 import httpx
 
+from .client_errors import (
+    ConnectionFailed,
+    EventsClientError,
+    InvalidResponse,
+    RequestTimeout,
+    ResponseTooLarge,
+    UnexpectedStatus,
+)
+from .client_limits import AnswerBody, current_deadline, deadline_transport
 from .codec import dumps
 from .context import _handling
-from .errors import BadProtocol, EventsError
+from .errors import BadProtocol
 from .event import Event, parse_event, random_id
 
 __all__ = [
@@ -30,63 +44,39 @@ __all__ = [
     "EventsClientError",
     "InvalidResponse",
     "RequestTimeout",
+    "ResponseTooLarge",
     "UnexpectedStatus",
 ]
 
+#: The default ``max_response_size``: 8 MiB.
+DEFAULT_MAX_RESPONSE_SIZE = 8 * 1024 * 1024
+
 JSONObject = dict[str, Any]
 _ExcInfo = Union[type[BaseException], BaseException, TracebackType, None]
-
-
-class EventsClientError(EventsError):
-    """The event could not be delivered or its answer not read (not a protocol error:
-    those are answered as error events).
-    """
-
-
-class RequestTimeout(EventsClientError):
-    """No answer within the timeout."""
-
-
-class ConnectionFailed(EventsClientError):
-    """The service could not be reached (refused, unknown host, reset...)."""
-
-
-class UnexpectedStatus(EventsClientError):
-    """The service answered a non-2xx HTTP status.
-
-    :ivar status: the HTTP status code.
-    :ivar body: the raw body.
-    :ivar event: the body read as an event when it is one (413 and 500 carry one).
-    """
-
-    def __init__(self, status: int, body: bytes) -> None:
-        super().__init__(f"the service answered HTTP {status}")
-        self.status, self.body = status, body
-        try:
-            self.event: Optional[Event] = parse_event(body)
-        except BadProtocol:
-            self.event = None
-
-
-class InvalidResponse(EventsClientError):
-    """The service answered 2xx with a body that is not a valid event."""
-
-    def __init__(self, body: bytes, reason: str) -> None:
-        super().__init__(f"the answer is not a valid event: {reason}")
-        self.body = body
 
 
 class _Common:
     """What both clients share: configuration, the envelope, reading the answer."""
 
     def __init__(
-        self, url: str, timeout: float = 10.0, headers: Optional[dict[str, str]] = None
+        self,
+        url: str,
+        timeout: float = 10.0,
+        headers: Optional[dict[str, str]] = None,
+        max_response_size: Optional[int] = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
         #: The events endpoint, e.g. ``"http://accounts:5000/events"``.
         self.url = url
-        #: Seconds to wait for connecting, and again for the answer.
+        #: Seconds for the whole exchange: connecting, sending, reading the whole answer.
         self.timeout = timeout
-        self.headers = {"Content-Type": "application/json", **(headers or {})}
+        #: The most bytes of an answer, as received and once decompressed (None: no limit).
+        self.max_response_size = max_response_size
+        # only what AnswerBody decompresses (httpx would add br and zstd when installed)
+        self.headers = {
+            "Content-Type": "application/json",
+            "Accept-Encoding": "gzip, deflate",
+            **(headers or {}),
+        }
 
     def envelope(
         self,
@@ -122,35 +112,53 @@ class _Common:
         )
 
     @staticmethod
-    def read(response: httpx.Response) -> Event:
+    def _answer(status: int, body: bytes) -> Event:
         """The answer as an event, or the typed exception of a transport failure."""
-        if not 200 <= response.status_code < 300:
-            raise UnexpectedStatus(response.status_code, response.content)
+        if not 200 <= status < 300:
+            raise UnexpectedStatus(status, body)
         try:
-            return parse_event(response.content)
+            return parse_event(body)
         except BadProtocol as error:
-            raise InvalidResponse(response.content, error.message) from None
+            raise InvalidResponse(body, error.message) from None
 
     @contextlib.contextmanager
     def _delivering(self) -> Iterator[None]:
-        """httpx's transport failures as this module's typed exceptions."""
+        """Every httpx exception as one of this module's typed exceptions."""
         try:
             yield
         except httpx.TimeoutException as error:
             raise RequestTimeout(f"no answer from {self.url}: {error}") from error
-        except httpx.TransportError as error:
+        except httpx.DecodingError as error:
+            raise InvalidResponse(b"", f"undecodable body: {error}") from error
+        # the rest of httpx.HTTPError, and the three exceptions outside that tree
+        except (
+            httpx.HTTPError,
+            httpx.InvalidURL,
+            httpx.StreamError,
+            httpx.CookieConflict,
+        ) as error:
             raise ConnectionFailed(f"cannot reach {self.url}: {error}") from error
 
-    def _timeout(self, timeout: Optional[float]) -> httpx.Timeout:
-        return httpx.Timeout(self.timeout if timeout is None else timeout)
+    def _time_allowed(self, timeout: Optional[float]) -> tuple[float, float]:
+        """The seconds allowed for this exchange, and the monotonic time they end."""
+        seconds = self.timeout if timeout is None else timeout
+        return seconds, time.monotonic() + seconds
+
+    def _body(self, response: httpx.Response, deadline: float) -> AnswerBody:
+        return AnswerBody(self.url, response, deadline, self.max_response_size)
 
 
 class EventsClient(_Common):
     """Sends events to one service over HTTP, reusing connections.
 
     :param url: the service's events endpoint.
-    :param timeout: seconds (not milliseconds) to connect, and again to get the answer.
+    :param timeout: seconds (not milliseconds) for the whole exchange — connecting,
+        sending the event and reading the whole answer — after which
+        :class:`RequestTimeout` is raised.
     :param headers: extra HTTP headers for every request.
+    :param max_response_size: the most bytes of an answer, as received and once
+        decompressed (8 MiB by default; ``None``: no limit); a longer one raises
+        :class:`ResponseTooLarge` without being read further.
 
     Use it as a context manager, or call :meth:`close`::
 
@@ -160,10 +168,14 @@ class EventsClient(_Common):
     """
 
     def __init__(
-        self, url: str, timeout: float = 10.0, headers: Optional[dict[str, str]] = None
+        self,
+        url: str,
+        timeout: float = 10.0,
+        headers: Optional[dict[str, str]] = None,
+        max_response_size: Optional[int] = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
-        super().__init__(url, timeout, headers)
-        self._http = httpx.Client(headers=self.headers)
+        super().__init__(url, timeout, headers, max_response_size)
+        self._http = httpx.Client(headers=self.headers, transport=deadline_transport())
 
     def send(
         self,
@@ -180,10 +192,13 @@ class EventsClient(_Common):
     ) -> Event:
         """Send one event and return the answer event (success, redirect or error).
 
-        :raises RequestTimeout: no answer within ``timeout`` (seconds).
-        :raises ConnectionFailed: the service could not be reached.
+        :raises RequestTimeout: the whole answer did not arrive within ``timeout``
+            (seconds; the client's ``timeout`` when ``None``).
+        :raises ConnectionFailed: the service could not be reached, or broke the exchange.
         :raises UnexpectedStatus: a non-2xx HTTP status.
-        :raises InvalidResponse: a 2xx body that is not an event.
+        :raises InvalidResponse: a 2xx body that is not an event, or a body that cannot be
+            decompressed.
+        :raises ResponseTooLarge: an answer longer than ``max_response_size``.
         """
         event = self.envelope(
             name,
@@ -199,11 +214,22 @@ class EventsClient(_Common):
 
     def send_event(self, event: Event, *, timeout: Optional[float] = None) -> Event:
         """Send an event built by the caller, as it is."""
-        with self._delivering():
-            response = self._http.post(
-                self.url, content=dumps(event), timeout=self._timeout(timeout)
-            )
-        return self.read(response)
+        seconds, deadline = self._time_allowed(timeout)
+        token = current_deadline.set(deadline)
+        try:
+            with (
+                self._delivering(),
+                self._http.stream(
+                    "POST", self.url, content=dumps(event), timeout=seconds
+                ) as response,
+            ):
+                body = self._body(response, deadline)
+                for chunk in response.iter_raw():
+                    body.feed(chunk)
+                status, content = response.status_code, body.finish()
+        finally:
+            current_deadline.reset(token)
+        return self._answer(status, content)
 
     def close(self) -> None:
         """Close the pooled connections."""
@@ -222,9 +248,13 @@ class AsyncEventsClient(_Common):
     """:class:`EventsClient` for asyncio code (``async def`` handlers included)."""
 
     def __init__(
-        self, url: str, timeout: float = 10.0, headers: Optional[dict[str, str]] = None
+        self,
+        url: str,
+        timeout: float = 10.0,
+        headers: Optional[dict[str, str]] = None,
+        max_response_size: Optional[int] = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
-        super().__init__(url, timeout, headers)
+        super().__init__(url, timeout, headers, max_response_size)
         self._http = httpx.AsyncClient(headers=self.headers)
 
     async def send(
@@ -255,11 +285,24 @@ class AsyncEventsClient(_Common):
 
     async def send_event(self, event: Event, *, timeout: Optional[float] = None) -> Event:
         """As :meth:`EventsClient.send_event`."""
-        with self._delivering():
-            response = await self._http.post(
-                self.url, content=dumps(event), timeout=self._timeout(timeout)
+        seconds, deadline = self._time_allowed(timeout)
+        try:
+            status, content = await asyncio.wait_for(
+                self._exchange(event, seconds, deadline), seconds
             )
-        return self.read(response)
+        except asyncio.TimeoutError:
+            raise RequestTimeout(f"no answer from {self.url} within {seconds}s") from None
+        return self._answer(status, content)
+
+    async def _exchange(self, event: Event, seconds: float, deadline: float) -> tuple[int, bytes]:
+        with self._delivering():
+            async with self._http.stream(
+                "POST", self.url, content=dumps(event), timeout=seconds
+            ) as response:
+                body = self._body(response, deadline)
+                async for chunk in response.aiter_raw():
+                    body.feed(chunk)
+                return response.status_code, body.finish()
 
     async def aclose(self) -> None:
         """Close the pooled connections."""

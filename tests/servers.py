@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Optional
 
@@ -176,3 +176,137 @@ def raw_exchange(port: int, request: bytes, *, half_close: bool = True) -> bytes
             while chunk := sock.recv(65536):
                 answer += chunk
         return answer
+
+
+# A misbehaving HTTP server (for the client's tests): each answer is a function
+# ``answer(conn, stop)`` writing whatever bytes it likes on the connection, returning (or
+# raising OSError when the client has gone) once done or once ``stop`` is set.
+RawAnswer = Callable[[socket.socket, threading.Event], None]
+
+
+def _read_raw_request(conn: socket.socket) -> None:
+    """Read one HTTP request's head and its Content-Length bytes of body."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return
+        body += chunk
+
+
+@contextlib.contextmanager
+def raw_http_server(answer: RawAnswer) -> Iterator[str]:
+    """Serve ``answer`` to every request, each connection in its own thread, on a free
+    loopback port; yield the base URL; then stop every thread (within a few seconds).
+    """
+    stop = threading.Event()
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    handlers: list[threading.Thread] = []
+    conns: list[socket.socket] = []
+
+    def handle(conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError):
+            conn.settimeout(10)
+            _read_raw_request(conn)
+            answer(conn, stop)
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            conns.append(conn)
+            handler = threading.Thread(target=handle, args=(conn,), daemon=True)
+            handler.start()
+            handlers.append(handler)
+
+    acceptor = threading.Thread(target=accept, daemon=True)
+    acceptor.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        acceptor.join(5)
+        listener.close()
+        for conn in conns:  # wakes a handler blocked writing to a client that left
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        for handler in handlers:
+            handler.join(5)
+
+
+def raw_head(status: str = "200 OK", **headers: Any) -> bytes:
+    """An HTTP/1.1 response head: ``content_length=3`` becomes ``Content-Length: 3``."""
+    lines = [f"HTTP/1.1 {status}"]
+    lines += [f"{name.replace('_', '-').title()}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def raw_send(data: bytes) -> RawAnswer:
+    """An answer that writes ``data`` at once and closes."""
+
+    def answer(conn: socket.socket, stop: threading.Event) -> None:
+        conn.sendall(data)
+
+    return answer
+
+
+def raw_drip(data: bytes, interval: float, start: int = 0) -> RawAnswer:
+    """An answer that writes ``data[:start]`` at once, then one byte every ``interval``
+    seconds.
+    """
+
+    def answer(conn: socket.socket, stop: threading.Event) -> None:
+        conn.sendall(data[:start])
+        for index in range(start, len(data)):
+            if stop.wait(interval):
+                return
+            conn.sendall(data[index : index + 1])
+
+    return answer
+
+
+def raw_stall(data: bytes = b"") -> RawAnswer:
+    """An answer that writes ``data`` (nothing by default), then writes nothing more and
+    keeps the connection open until the server stops.
+    """
+
+    def answer(conn: socket.socket, stop: threading.Event) -> None:
+        conn.sendall(data)
+        stop.wait(120)
+
+    return answer
+
+
+def raw_stream(
+    head: bytes, chunk: bytes, count: int, sent: Optional[list[int]] = None
+) -> RawAnswer:
+    """An answer that writes ``head``, then ``chunk`` up to ``count`` times (as fast as
+    the client reads), adding the bytes written to ``sent[0]`` when given.
+    """
+
+    def answer(conn: socket.socket, stop: threading.Event) -> None:
+        conn.sendall(head)
+        for _ in range(count):
+            if stop.is_set():
+                return
+            conn.sendall(chunk)
+            if sent is not None:
+                sent[0] += len(chunk)
+
+    return answer
