@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import traceback
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Optional
 
 import msgspec
 
@@ -21,6 +21,7 @@ from .errors import EventError, RedactedError
 from .event import REDACTED, Event, redacted
 
 __all__ = [
+    "MAX_CREDENTIALS",
     "MIN_SECRET_LENGTH",
     "detached",
     "scrub",
@@ -32,6 +33,16 @@ __all__ = [
 #: Strings and numbers of ``auth`` shorter than this (in characters) are not scrubbed:
 #: replacing ``"abc"`` or ``42`` everywhere would garble ordinary text.
 MIN_SECRET_LENGTH = 4
+
+#: Most credentials scrubbed one by one. An ``auth`` holding more (a request built to
+#: make scrubbing slow) gets every text it could be in replaced whole.
+MAX_CREDENTIALS = 100
+
+#: What :func:`secret_forms` returns: the forms, or ``None`` for "too many to look for".
+Forms = Optional[tuple[str, ...]]
+
+#: Characters that every escaping on :data:`_ESCAPES` writes as they are.
+_PLAIN = frozenset(map(chr, range(0x20, 0x7F))) - {"\\", "'", '"'}
 
 #: Most nested containers an attribute of a protocol error is scrubbed through; deeper
 #: values are replaced whole.
@@ -106,39 +117,53 @@ def _texts(value: Any) -> set[str]:
             return set()
         texts = {repr(value), json.dumps(value), msgspec.json.encode(value).decode()}
         return texts | ({str(int(value))} if value.is_integer() else set())
-    return {str(value)}
+    try:
+        return {str(value)}
+    except ValueError:  # an int too long to write out: no text can hold it either
+        return set()
 
 
-def secret_forms(auth: Any) -> tuple[str, ...]:
+def secret_forms(auth: Any) -> Forms:
     """Every form of every credential of ``auth``, longest first.
 
     The credentials are the strings and numbers (not booleans) of ``auth``, at any
     depth, whose text has at least :data:`MIN_SECRET_LENGTH` characters. Each is
     taken as is, as ``repr``/``ascii`` and JSON (with and without ``ensure_ascii``)
     escape it, and each of those escaped once more that way (a ``repr`` of a JSON
-    text, say). Empty when ``auth`` holds no credential.
+    text, say). Empty when ``auth`` holds no credential; ``None`` when it holds more
+    than :data:`MAX_CREDENTIALS`.
     """
+    texts = {
+        text
+        for value in _credentials(auth)
+        for text in _texts(value)
+        if len(text) >= MIN_SECRET_LENGTH
+    }
+    if len(texts) > MAX_CREDENTIALS:
+        return None
     forms: set[str] = set()
-    for value in _credentials(auth):
-        for text in _texts(value):
-            if len(text) < MIN_SECRET_LENGTH:
-                continue
-            once = {text} | {escape(text) for escape in _ESCAPES}
-            forms |= once | {escape(form) for form in once for escape in _ESCAPES}
+    for text in texts:
+        if _PLAIN.issuperset(text):  # printable ASCII, no quote or backslash: one form
+            forms.add(text)
+            continue
+        once = {text} | {escape(text) for escape in _ESCAPES}
+        forms |= once | {escape(form) for form in once for escape in _ESCAPES}
     return tuple(sorted(forms, key=len, reverse=True))
 
 
-def scrub(text: str, forms: tuple[str, ...]) -> str:
+def scrub(text: str, forms: Forms) -> str:
     """``text`` with each of ``forms`` (see :func:`secret_forms`) replaced by
-    ``"[redacted]"``.
+    ``"[redacted]"``; all of it when ``forms`` is ``None``.
     """
+    if forms is None:
+        return REDACTED
     for form in forms:
         if form in text:
             text = text.replace(form, REDACTED)
     return text
 
 
-def scrubbed_traceback(error: BaseException, forms: tuple[str, ...]) -> str:
+def scrubbed_traceback(error: BaseException, forms: Forms) -> str:
     """``error``'s traceback as text — chained exceptions and notes included — with
     ``forms`` replaced.
     """
@@ -184,7 +209,7 @@ def _message(error: BaseException) -> str:
         return f"<{type(error).__name__}: str() failed>"
 
 
-def _scrubbed_copy(error: EventError, forms: tuple[str, ...]) -> EventError:
+def _scrubbed_copy(error: EventError, forms: Forms) -> EventError:
     """A new instance of ``error``'s class (its ``__init__`` not called), with every
     attribute and argument scrubbed.
     """
@@ -195,7 +220,7 @@ def _scrubbed_copy(error: EventError, forms: tuple[str, ...]) -> EventError:
     return copy
 
 
-def _scrubbed_value(value: Any, forms: tuple[str, ...], depth: int = _MAX_VALUE_DEPTH) -> Any:
+def _scrubbed_value(value: Any, forms: Forms, depth: int = _MAX_VALUE_DEPTH) -> Any:
     """A JSON-like ``value`` with credentials replaced; an event redacted; any other
     object replaced by its scrubbed ``repr`` (its attributes might hold the request).
     """
@@ -204,7 +229,8 @@ def _scrubbed_value(value: Any, forms: tuple[str, ...], depth: int = _MAX_VALUE_
     if isinstance(value, str):
         return scrub(value, forms)
     if isinstance(value, (int, float)):
-        return REDACTED if scrub(repr(value), forms) != repr(value) else value
+        texts = _texts(value)
+        return value if all(scrub(text, forms) == text for text in texts) else REDACTED
     if depth == 0:
         return REDACTED
     if isinstance(value, dict):
@@ -217,4 +243,7 @@ def _scrubbed_value(value: Any, forms: tuple[str, ...], depth: int = _MAX_VALUE_
         return items if isinstance(value, list) else tuple(items)
     if isinstance(value, Event):
         return redacted(value)
-    return scrub(repr(value), forms)
+    try:
+        return scrub(repr(value), forms)
+    except Exception:  # a repr that fails: nothing of it is shown
+        return REDACTED

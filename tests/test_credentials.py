@@ -228,6 +228,17 @@ def test_every_sub_envelope_auth_is_redacted_for_subscribers(client, auth):
         assert leaked(exposed(error)) == set() and error.__traceback__ is None
 
 
+def test_an_unreadable_envelope_reaches_error_noticed_without_its_traceback(client):
+    body = json.dumps(sub("mirror", auth=TOKEN))  # auth must be an object
+    with record_signals() as recorder:
+        answer = client.post("/events", data=body)
+    assert answer.json["name"] == "badProtocol"
+    (call,) = recorder.calls["error_noticed"]
+    error = call["error"]
+    assert error.__traceback__ is error.__context__ is error.__cause__ is None
+    assert leaked(exposed(error)) == set() and error.parameters == {"propertyName": "auth"}
+
+
 def test_sub_envelopes_of_a_refused_nested_batch_are_redacted_at_every_depth(client):
     inner = sub("mirror", auth=AUTH)
     for _ in range(3):  # a batch in a batch in a batch in a batch
@@ -273,6 +284,46 @@ def test_credentials_of_at_least_four_characters_are_scrubbed(secret, kept):
 
     text = f"value={secret!r} json={json.dumps(secret)}"
     assert (scrub(text, secret_forms({"k": secret})) == text) is kept
+
+
+def test_escaped_and_twice_escaped_forms_are_scrubbed():
+    from flask_events.redaction import scrub, secret_forms
+
+    once = [
+        lambda text: repr(text),
+        lambda text: ascii(text),
+        lambda text: repr(text + "\"'"),  # both quotes: single-quoted, ' escaped
+        lambda text: json.dumps(text),
+        lambda text: json.dumps(text, ensure_ascii=False),
+    ]
+    forms = secret_forms(AUTH)
+    for first in once:
+        for second in [lambda text: text, *once]:
+            text = second(first(TOKEN))
+            assert CORE in text and leaked(scrub(text, forms)) == set(), text
+    float_forms = secret_forms({"pin": float(PIN)})
+    assert (
+        scrub(f"{float(PIN)!r} {PIN} {json.dumps(1e22)}", float_forms)
+        == "[redacted] [redacted] 1e+22"
+    )
+    assert scrub(json.dumps(1e22), secret_forms({"big": 1e22})) == "[redacted]"
+
+
+@pytest.mark.parametrize("count", [98, 99])
+def test_an_auth_with_too_many_credentials_gets_whole_texts_replaced(client, caplog, count):
+    """Scrubbing costs one search per form: past 100 credentials, none is searched."""
+    auth = {"tokens": [f"{CORE}-{index:04d}" for index in range(count)], "token": TOKEN}
+    auth.update(pin=PIN, flag=True)  # count + 2 credentials
+    with record_signals() as recorder, caplog.at_level(logging.ERROR, logger="flask_events"):
+        send_event(client, "careless", 1, auth=auth, identity=IDENTITY)
+    (finished,) = recorder.calls["finished"]
+    (record,) = caplog.records
+    assert leaked(exposed(finished["error"]) + caplog.text) == set()
+    if count + 2 > 100:
+        assert finished["error"].message == finished["error"].traceback == "[redacted]"
+        assert record.exc_text == "[redacted]"
+    else:
+        assert "token=[redacted]" in finished["error"].message and "Traceback" in record.exc_text
 
 
 def test_a_logged_failure_is_one_line_whatever_the_ids(client, caplog):
