@@ -40,7 +40,10 @@ setup(
         "test": [
             "pytest>=7.4",
             "pytest-flask>=1.3",
-            "pytest-cov>=4.1",
+            # coverage's own subprocess measurement (pyproject: patch = ["subprocess"]);
+            # pytest-cov 7 dropped its own older mechanism, which clashed with it
+            "pytest-cov>=7",
+            "coverage[toml]>=7.10.6",
             "pydantic>=2",
             "openapi-spec-validator>=0.7",
             "playwright>=1.40",  # drives Debian's chromium; never downloads a browser
