@@ -7,7 +7,9 @@ answer.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 import threading
 import time
 import urllib.error
@@ -20,7 +22,7 @@ import websocket
 from flask_events.codec import dumps
 
 from .conftest import WIRE_KEYS, envelope
-from .servers import flask_server
+from .servers import flask_server, free_port, serve_logging_to
 from .test_transports import SENDERS
 from .test_websocket import connect as websocket_connection
 
@@ -207,15 +209,54 @@ def test_a_slow_websocket_event_does_not_hold_up_the_next(ws_server):
     assert (second["id"], second["name"]) == ("slow-0", "test:slow:response")
 
 
-def test_closing_with_events_in_flight_leaves_the_server_serving(ws_server):
-    ws = websocket.create_connection(ws_server.replace("http://", "ws://") + "/events/ws")
-    for i in range(3):
-        ws.send(dumps(slow(i)).decode())
-    ws.close()
-    with websocket_connection(ws_server) as again:
-        again.send(dumps(envelope("rates:get", 1)).decode())
-        assert json.loads(again.recv())["name"] == "rates:get:response"
-    time.sleep(SLOW)  # the abandoned events finish; their answers are dropped
+@pytest.fixture(scope="module")
+def logged_servers(tmp_path_factory):
+    """The same limits, with the server's output in a log file: ``{kind: (url, log)}``
+    for both event classes (see ``ws_server``).
+    """
+    logs = tmp_path_factory.mktemp("logs")
+    with contextlib.ExitStack() as stack:
+        servers = {}
+        for kind, extra in (
+            ("arrival event", {}),
+            ("plain event", {"TEST_PLAIN_EVENT_CLASS": "1"}),
+        ):
+            log = logs / f"{kind.replace(' ', '-')}.log"
+            port = free_port()
+            command = [sys.executable, "-m", "flask", "--app", "tests.doc_app", "run"]
+            command += ["--host", "127.0.0.1", "--port", str(port), "--no-reload"]
+            env = {"FLASK_DEBUG": "0", **LIMITS, **extra}
+            stack.enter_context(serve_logging_to(command, port, log, env))
+            servers[kind] = (f"http://127.0.0.1:{port}", log)
+        yield servers
+
+
+@pytest.mark.parametrize("kind", ["arrival event", "plain event"])
+def test_closing_with_events_in_flight_leaves_the_server_serving(logged_servers, kind):
+    """The answers of events whose connection closed go nowhere: not to another
+    connection, not into the log as errors; the server keeps serving.
+    """
+    server, log = logged_servers[kind]
+    logged_before = log.stat().st_size
+    with websocket_connection(server) as again:
+        ws = websocket.create_connection(server.replace("http://", "ws://") + "/events/ws")
+        for i in range(3):
+            ws.send(dumps(envelope("test:slow", 1, SLOW / 2, id=f"gone-{i}")).decode())
+        ws.close()
+        again.send(dumps(envelope("rates:get", 1, id="first")).decode())
+        assert json.loads(again.recv())["id"] == "first"
+        time.sleep(4 * SLOW)  # the abandoned events finish; their answers are dropped
+        again.send(dumps(envelope("rates:get", 1, id="second")).decode())
+        assert json.loads(again.recv())["id"] == "second"  # no stray answer came first
+        again.settimeout(0.5)
+        with pytest.raises(websocket.WebSocketTimeoutException):
+            again.recv()  # and none comes after
+    with open(log, encoding="utf-8", errors="replace") as lines:
+        lines.seek(logged_before)
+        logged = lines.read()
+    assert "/events/ws" in logged  # the log is the server's
+    for word in ("Traceback", "Error", "Exception", "gone-"):
+        assert word not in logged, logged
 
 
 def test_socketio_events_in_flight_are_capped_per_connection(server):
