@@ -16,7 +16,7 @@ A handler raises an :class:`EventError` subclass to answer with a typed error ev
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Type
 
 __all__ = [
     "BadProtocol",
@@ -66,7 +66,8 @@ class RedactedError(EventsError):
         included), scrubbed.
     """
 
-    def __init__(self, original_type: type[BaseException], message: str, traceback: str) -> None:
+    # ``Type``, not ``type``: Sphinx would link ``type`` to the ``type`` attributes here
+    def __init__(self, original_type: Type[BaseException], message: str, traceback: str) -> None:
         super().__init__(message)
         self.original_type = original_type
         self.message = message
