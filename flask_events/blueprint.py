@@ -44,6 +44,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # Most events handled at once on one WebSocket or Socket.IO connection; more are
     # answered <name>:error (TOO_MANY_IN_FLIGHT) without running.
     "EVENTS_SOCKET_MAX_IN_FLIGHT": 100,
+    # Seconds a push through a Redis message queue may wait to connect, and as long
+    # for Redis's answer; past that it raises PushFailed. None: no limit.
+    "EVENTS_PUSH_TIMEOUT": 2.0,
 }
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
@@ -246,11 +249,23 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         Works inside a request or any app context (it uses the app's ``SocketIO``), or
         anywhere with ``socketio`` given. With a message queue, the client may be
         connected to any server process; see also :class:`~flask_events.EventPusher`.
+        Delivery is at most once (see :doc:`transports`).
+
+        :raises ~flask_events.PushFailed: with a Redis message queue, Redis could not
+            be reached, did not answer within ``EVENTS_PUSH_TIMEOUT`` seconds, or no
+            server process is subscribed to it; also sent to
+            :data:`~flask_events.signals.error_noticed`. Clients of this process
+            got the event all the same.
         """
+        from flask import has_app_context
+
         from .transports.socketio import push
 
         socketio = socketio if socketio is not None else current_app.extensions["socketio"]
-        push(socketio, event, to=to, namespace=self.socketio_namespace)
+        timeout = DEFAULT_CONFIG["EVENTS_PUSH_TIMEOUT"]
+        if has_app_context():
+            timeout = current_app.config.get("EVENTS_PUSH_TIMEOUT", timeout)
+        push(socketio, event, to=to, namespace=self.socketio_namespace, timeout=timeout)
 
     def _on_register(self, state: BlueprintSetupState) -> None:
         app = state.app

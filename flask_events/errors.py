@@ -31,6 +31,7 @@ __all__ = [
     "Forbidden",
     "Gone",
     "NotFound",
+    "PushFailed",
     "RedactedError",
     "ResourceDenied",
     "Unauthorized",
@@ -49,6 +50,29 @@ class DuplicateHandlerError(EventsError, ValueError):
 
 class ExampleError(EventsError, ValueError):
     """A declared example does not match the handler's schema."""
+
+
+class PushFailed(EventsError):
+    """A push through the message queue (Redis) did not reach any server process: the
+    queue could not be reached, did not answer within ``EVENTS_PUSH_TIMEOUT``, or had
+    no server process subscribed. Clients connected to the pushing process itself
+    got the event all the same; clients of the other processes did not.
+
+    It is also sent to :data:`~flask_events.signals.error_noticed` subscribers, who
+    read it as they read a :class:`BadProtocol`: :attr:`type`, :attr:`code`,
+    :attr:`message` and :attr:`parameters` (``{"to": ..., "namespace": ...}``). The
+    cause (the Redis client's exception, if any) is its ``__cause__``.
+    """
+
+    #: What :data:`~flask_events.signals.error_noticed` subscribers count it as.
+    type = "pushFailed"
+    #: Machine-readable code.
+    code = "PUSH_FAILED"
+
+    def __init__(self, message: str, *, to: Optional[str], namespace: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.parameters: dict[str, Any] = {"to": to, "namespace": namespace}
 
 
 class RedactedError(EventsError):

@@ -64,9 +64,11 @@ event_finished = _signals.signal(
 error_noticed = _signals.signal(
     "error-noticed",
     doc="""The input could not be read as an event: bad JSON, bad envelope, or a body
-    over the size limit (Go ``NoticeError``).
+    over the size limit (Go ``NoticeError``); or a push through a Redis message queue
+    failed (the sender is then ``None`` outside an app context).
 
-    :param error: the :class:`~flask_events.BadProtocol` error (without a traceback).
+    :param error: the :class:`~flask_events.BadProtocol` error (without a traceback),
+        or, for a push, the :class:`~flask_events.PushFailed` about to be raised.
     :param transport: the transport.
     """,
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -176,6 +177,60 @@ def raw_exchange(port: int, request: bytes, *, half_close: bool = True) -> bytes
             while chunk := sock.recv(65536):
                 answer += chunk
         return answer
+
+
+class RedisControl:
+    """A ``redis-server`` on a fixed free loopback port that a test can stop and start
+    again on the same port, or pause (SIGSTOP: it accepts connections and answers
+    nothing) and resume (SIGCONT); always signalled by its PID.
+    """
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: Optional[subprocess.Popen] = None
+        self.paused = False
+
+    def start(self) -> None:
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+        command += ["--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        wait_for_port(self.port, self.process)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.resume()  # a stopped process would not act on SIGTERM
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def pause(self) -> None:
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGSTOP)
+        self.paused = True
+
+    def resume(self) -> None:
+        if self.process is not None and self.paused:
+            os.kill(self.process.pid, signal.SIGCONT)
+        self.paused = False
+
+
+@contextlib.contextmanager
+def controlled_redis() -> Iterator[RedisControl]:
+    """Run a :class:`RedisControl` (started); resume and stop it at the end."""
+    redis = RedisControl()
+    redis.start()
+    try:
+        yield redis
+    finally:
+        redis.stop()
 
 
 # A misbehaving HTTP server (for the client's tests): each answer is a function

@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING, Any, Optional
 from flask import current_app
 
 from ..codec import loads
-from ..errors import BadProtocol
+from ..errors import BadProtocol, PushFailed
 from ..event import Event, without_auth
+from ..signals import error_noticed, send
 from .limits import InFlight, handle_limited
+from .message_queue import bounded_publish, is_redis, listen_promptly
 
 if TYPE_CHECKING:
     from flask_socketio import SocketIO
@@ -35,12 +37,17 @@ logger = logging.getLogger("flask_events")
 #: The Socket.IO event name that carries envelopes, both ways.
 MESSAGE = "event"
 
+#: Default of ``EVENTS_PUSH_TIMEOUT``: the most seconds a push through Redis waits to
+#: connect, and as long for Redis's answer.
+PUSH_TIMEOUT = 2.0
+
 #: Whether the client asked for an acknowledgement of the message being handled.
 _ack_requested: ContextVar[Optional[bool]] = ContextVar("flask_events.ack", default=None)
 
 
 def bind_socketio(dispatcher: Dispatcher, socketio: SocketIO, namespace: str) -> None:
     """Answer envelopes emitted as ``event`` on ``namespace`` of ``socketio``."""
+    listen_promptly(_manager(socketio))  # pushes resume promptly after a Redis outage
 
     def on_connect(*args: Any) -> None:
         _watch_acks(socketio)
@@ -64,11 +71,38 @@ def bind_socketio(dispatcher: Dispatcher, socketio: SocketIO, namespace: str) ->
     socketio.on_event(MESSAGE, on_event, namespace=namespace)
 
 
-def push(socketio: SocketIO, event: Event, *, to: Optional[str], namespace: str) -> None:
+def push(
+    socketio: SocketIO,
+    event: Event,
+    *,
+    to: Optional[str],
+    namespace: str,
+    timeout: Optional[float] = PUSH_TIMEOUT,
+) -> None:
     """Emit ``event`` (``auth`` emptied) as ``event`` to ``to`` (a client's sid or a
     room), or to every client of ``namespace`` when ``to`` is ``None``.
+
+    With a Redis message queue, the clients of this process get it at once, and the
+    other processes through Redis: connecting to Redis and waiting for its answer
+    take at most ``timeout`` seconds each (``None``: no limit). When Redis cannot be
+    reached, does not answer in time, or answers that no server process is
+    subscribed, :class:`~flask_events.PushFailed` is sent to
+    :data:`~flask_events.signals.error_noticed` subscribers (transport
+    ``"socketio"``; the sender is the current app, ``None`` outside an app context)
+    and raised. Without a message queue, or with one of another kind, it is
+    Flask-SocketIO's ``emit``.
     """
-    socketio.emit(MESSAGE, loads(without_auth(event).to_json()), namespace=namespace, to=to)
+    data = loads(without_auth(event).to_json())
+    manager = _manager(socketio)
+    if not is_redis(manager):
+        socketio.emit(MESSAGE, data, namespace=namespace, to=to)
+        return
+    with bounded_publish(manager, timeout) as outcome:
+        socketio.emit(MESSAGE, data, namespace=namespace, to=to)
+    if outcome.failure is not None:
+        error = PushFailed(f"Push not delivered: {outcome.failure}", to=to, namespace=namespace)
+        send(error_noticed, _current_app_or_none(), error=error, transport="socketio")
+        raise error from outcome.cause
 
 
 class EventPusher:
@@ -77,17 +111,42 @@ class EventPusher:
     :param message_queue: the URL the servers' ``SocketIO(message_queue=...)`` use,
         e.g. ``"redis://127.0.0.1:6379/0"``.
     :param namespace: the events namespace of the servers.
+    :param timeout: with Redis, the most seconds a push waits to connect, and as
+        long for Redis's answer (``None``: no limit).
     """
 
-    def __init__(self, message_queue: str, namespace: str = "/events") -> None:
+    def __init__(
+        self,
+        message_queue: str,
+        namespace: str = "/events",
+        *,
+        timeout: Optional[float] = PUSH_TIMEOUT,
+    ) -> None:
         from flask_socketio import SocketIO
 
         self.socketio = SocketIO(message_queue=message_queue)
         self.namespace = namespace
+        self.timeout = timeout
 
     def push(self, event: Event, to: Optional[str] = None) -> None:
-        """Emit ``event`` to a client (sid), a room, or everyone (``None``)."""
-        push(self.socketio, event, to=to, namespace=self.namespace)
+        """Emit ``event`` to a client (sid), a room, or everyone (``None``).
+
+        :raises ~flask_events.PushFailed: Redis could not be reached, did not answer
+            within ``timeout``, or no server process is subscribed to it.
+        """
+        push(self.socketio, event, to=to, namespace=self.namespace, timeout=self.timeout)
+
+
+def _manager(socketio: SocketIO) -> Any:
+    """The python-socketio client manager of ``socketio`` (``None`` before ``init_app``)."""
+    return getattr(getattr(socketio, "server", None), "manager", None)
+
+
+def _current_app_or_none() -> Any:
+    """The current app (a signal's sender), or ``None`` outside an app context."""
+    from flask import has_app_context
+
+    return current_app._get_current_object() if has_app_context() else None  # type: ignore[attr-defined]
 
 
 def _as_envelope(args: tuple[Any, ...]) -> Any:

@@ -1,0 +1,168 @@
+"""Pushes through a Redis message queue that fail fast and visibly, and a Redis
+listener that comes back promptly.
+
+Left to itself, python-socketio's ``RedisManager`` publishes with the Redis client's
+defaults (5 s socket timeouts, several retries) twice, then only logs a failure: a
+push to a stopped Redis returned as if delivered, and one to a hung Redis blocked its
+caller 10 to 20 s. Its listener thread waits 1, 2, 4 ... up to 60 s between attempts to
+reconnect, and what is published meanwhile reaches nobody.
+
+Here, inside :func:`bounded_publish`, the manager publishes through a Redis client of
+our own whose connecting and reading are bounded by a timeout and that does not retry;
+an error, a timeout or Redis's answer that no process is subscribed is recorded for
+the caller (:func:`~flask_events.transports.socketio.push` raises
+:class:`~flask_events.PushFailed`). :func:`listen_promptly` makes a server's listener
+try again every second. Everything else python-socketio publishes (room changes,
+disconnections, the app's own ``emit``) goes its usual way.
+
+Both lean on private methods of python-socketio's ``RedisManager`` (``_publish``,
+``_redis_connect``, ``_redis_listen_with_retries``; python-socketio 5.x, tested with
+5.18): it has no public hook for either. When they are missing, pushes and the
+listener behave as python-socketio makes them, and a warning says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, Optional
+from urllib.parse import urlparse
+
+__all__ = ["Publishing", "bounded_publish", "is_redis", "listen_promptly"]
+
+logger = logging.getLogger("flask_events")
+
+#: Seconds a server's Redis listener waits before trying to reconnect.
+RECONNECT_DELAY = 1.0
+
+_SCHEMES = ("redis", "rediss", "unix")
+_PRIVATE = ("_publish", "_redis_connect", "_redis_listen_with_retries")
+_install_lock = threading.Lock()
+
+
+@dataclass
+class Publishing:
+    """The outcome of the publishes made inside :func:`bounded_publish`."""
+
+    timeout: Optional[float]
+    #: Why publishing failed (``None``: it did not, or nothing was published).
+    failure: Optional[str] = None
+    #: The Redis client's exception, if one was raised.
+    cause: Optional[BaseException] = None
+
+
+_publishing: ContextVar[Optional[Publishing]] = ContextVar("flask_events.publishing", default=None)
+
+
+def is_redis(manager: Any) -> bool:
+    """Whether ``manager`` (a python-socketio client manager) is a Redis message
+    queue (``redis://``, ``rediss://`` or ``unix://``) that we can bound.
+    """
+    url = getattr(manager, "redis_url", None)
+    if not isinstance(url, str) or urlparse(url).scheme not in _SCHEMES:
+        return False
+    if not all(hasattr(manager, name) for name in _PRIVATE):
+        logger.warning("python-socketio changed: pushes through Redis are not bounded")
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def bounded_publish(manager: Any, timeout: Optional[float]) -> Iterator[Publishing]:
+    """Within the block, what ``manager`` publishes in this thread (or task) goes
+    through a client that waits at most ``timeout`` seconds to connect and as long for
+    Redis's answer; the yielded :class:`Publishing` tells how it went.
+    """
+    _wrap_publish(manager)
+    outcome = Publishing(timeout)
+    token = _publishing.set(outcome)
+    try:
+        yield outcome
+    finally:
+        _publishing.reset(token)
+
+
+def listen_promptly(manager: Any) -> None:
+    """Make ``manager``'s listener, not started yet, reconnect every
+    :data:`RECONNECT_DELAY` seconds instead of backing off to a minute.
+    """
+    if not is_redis(manager) or getattr(manager, "_flask_events_listener", False):
+        return
+
+    def listen_with_retries() -> Iterator[Any]:
+        # python-socketio's own loop, without the doubling delay; one warning per outage.
+        failing = False
+        while True:
+            try:
+                manager._redis_connect()
+                manager.pubsub.subscribe(manager.channel)
+                if failing:
+                    logger.info("the Socket.IO message queue is reachable again")
+                    failing = False
+                yield from manager.pubsub.listen()
+            except Exception as exc:
+                level = logging.DEBUG if failing else logging.WARNING
+                logger.log(
+                    level,
+                    "the Socket.IO message queue is unreachable (%s); retrying every %g s",
+                    type(exc).__name__,
+                    RECONNECT_DELAY,
+                )
+                failing = True
+                time.sleep(RECONNECT_DELAY)
+
+    manager._redis_listen_with_retries = listen_with_retries
+    manager._flask_events_listener = True
+
+
+def _wrap_publish(manager: Any) -> None:
+    """Route ``manager``'s publishes inside :func:`bounded_publish` to a bounded
+    client (once per manager); the others go to python-socketio's ``_publish``.
+    """
+    with _install_lock:
+        original = manager._publish
+        if getattr(original, "_flask_events", False):
+            return
+        clients: dict[Optional[float], Any] = {}
+
+        def publish(data: Any) -> Any:
+            outcome = _publishing.get()
+            if outcome is None:
+                return original(data)
+            client = clients.get(outcome.timeout)
+            if client is None:
+                client = clients.setdefault(outcome.timeout, _client(manager, outcome.timeout))
+            try:
+                receivers = client.publish(manager.channel, manager.json.dumps(data))
+            except Exception as exc:  # redis's ConnectionError, TimeoutError...
+                outcome.failure = f"the message queue did not take it ({type(exc).__name__})"
+                outcome.cause = exc
+                return None
+            if not receivers:
+                outcome.failure = "no server process is subscribed to the message queue"
+            return receivers
+
+        publish._flask_events = True  # type: ignore[attr-defined]
+        manager._publish = publish
+
+
+def _client(manager: Any, timeout: Optional[float]) -> Any:
+    """A Redis client for ``manager``'s URL and options, with bounded waits and no
+    retries.
+    """
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    options = {
+        **getattr(manager, "redis_options", {}),
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
+        "retry": Retry(NoBackoff(), 0),
+    }
+    return redis.Redis.from_url(manager.redis_url, **options)
