@@ -22,7 +22,7 @@ from flask_events import Event, EventPusher, EventsBlueprint, PushFailed
 from flask_events.blueprint import DEFAULT_CONFIG
 from flask_events.testing import record_signals
 from flask_events.transports import socketio as transport
-from flask_events.transports.message_queue import listen_promptly
+from flask_events.transports.message_queue import is_redis, listen_promptly
 
 from .servers import controlled_redis, flask_server
 
@@ -200,3 +200,20 @@ def test_a_server_listener_tries_again_every_second_and_warns_once(caplog):
     assert [r.levelname for r in records if r.levelno >= logging.WARNING] == ["WARNING"]
     assert sum("unreachable" in r.getMessage() for r in records) >= 3  # every second
     assert "reachable again" in records[-1].getMessage()
+
+
+def test_only_a_redis_manager_with_the_private_methods_is_bounded(caplog):
+    assert is_redis(socketio.RedisManager("redis://127.0.0.1:6379/0"))
+    assert is_redis(socketio.RedisManager("rediss://127.0.0.1:6379/0"))
+    assert not is_redis(socketio.Manager())  # no message queue: Flask-SocketIO's emit
+    assert not is_redis(socketio.RedisManager("redis+sentinel://127.0.0.1:26379/0"))
+
+    class Changed:  # a python-socketio without RedisManager._publish
+        redis_url = "redis://127.0.0.1:6379/0"
+
+    changed = Changed()
+    with caplog.at_level(logging.WARNING, logger="flask_events"):
+        assert not is_redis(changed) and not is_redis(changed)
+    assert [r.getMessage() for r in caplog.records] == [
+        "python-socketio changed: pushes through Redis are not bounded"
+    ]

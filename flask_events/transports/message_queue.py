@@ -67,7 +67,9 @@ def is_redis(manager: Any) -> bool:
     if not isinstance(url, str) or urlparse(url).scheme not in _SCHEMES:
         return False
     if not all(hasattr(manager, name) for name in _PRIVATE):
-        logger.warning("python-socketio changed: pushes through Redis are not bounded")
+        if not getattr(manager, "_flask_events_warned", False):
+            logger.warning("python-socketio changed: pushes through Redis are not bounded")
+            manager._flask_events_warned = True
         return False
     return True
 
