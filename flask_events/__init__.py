@@ -16,8 +16,8 @@ from .dispatch import Dispatcher, Reply, Settings, TooManyInFlight
 from .errors import (
     BadProtocol,
     BadRequest,
-    DuplicateHandlerError,
     BatchTimeout,
+    DuplicateHandlerError,
     EventError,
     EventNotFound,
     EventsError,

@@ -33,10 +33,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "EVENTS_BATCH_MAX_EVENTS": 100,
     # Most sub-events of a parallel batch running at once (a cap per batch).
     "EVENTS_BATCH_MAX_WORKERS": 16,
-    # Deepest nesting of arrays and objects in an envelope (itself level 1); deeper
     # Seconds a batch may take: sub-events not started by then are answered
     # <name>:error (BATCH_TIMEOUT) without running. None: no limit.
     "EVENTS_BATCH_TIMEOUT": 30,
+    # Deepest nesting of arrays and objects in an envelope (itself level 1); deeper
     # is answered badProtocol. None: the interpreter's recursion limit (~1000).
     "EVENTS_MAX_DEPTH": 128,
     # Largest WebSocket message accepted, in bytes; larger: badProtocol, close 1009.
