@@ -22,7 +22,7 @@ from typing import Any, Optional
 
 from blinker import NamedSignal, Namespace
 
-from .event import redacted
+from .event import Event, redacted
 from .redaction import scrubbed_error
 
 __all__ = [
@@ -101,11 +101,14 @@ def send(
     handling thread, so a slow one delays the answer by its own time, no more.
 
     :param credentials: the ``auth`` of the request the signal is about (not passed
-        on): when it is not empty, the ``error`` passed is replaced by a scrubbed
-        stand-in (see :func:`~flask_events.redaction.scrubbed_error`).
+        on; by default the ``auth`` of the ``event`` passed): when it is not empty,
+        the ``error`` passed is replaced by a scrubbed stand-in (see
+        :func:`~flask_events.redaction.scrubbed_error`).
     """
     if not signal.receivers:
         return
+    if credentials is None and isinstance(kwargs.get("event"), Event):
+        credentials = kwargs["event"].auth  # before it is redacted below
     for key in ("event", "response"):  # credentials never reach a subscriber
         event = kwargs.get(key)
         if event is not None:

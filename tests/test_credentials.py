@@ -337,3 +337,21 @@ def test_a_logged_failure_is_one_line_whatever_the_ids(client, caplog):
         assert "\n" not in message and "\r" not in message, message
         assert repr(forged) in message
     assert "forged line" not in caplog.text.replace(repr(forged), "")
+
+
+def test_send_scrubs_the_error_by_the_event_s_auth_when_not_told_which():
+    """A send that names no ``credentials`` (a transport's, an extension's) still
+    scrubs its ``error`` by the ``auth`` of the event it is about.
+    """
+    from blinker import Namespace
+
+    from flask_events.signals import send
+
+    signal = Namespace().signal("probe")
+    seen = []
+    signal.connect(lambda sender, **kwargs: seen.append(kwargs), weak=False)
+    request = Event.new("x", 1, {}, auth=AUTH)
+    send(signal, None, event=request, error=RuntimeError(f"token={TOKEN}"), transport="t")
+    assert len(seen) == 1
+    assert not leaked(exposed(seen[0]["error"]))
+    assert not leaked(repr(seen[0]["event"].auth))
