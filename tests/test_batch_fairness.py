@@ -166,7 +166,7 @@ def test_async_sub_events_of_concurrent_batches_do_not_wait_for_each_other(app):
 
 def test_a_parallel_batch_s_threads_end_with_it(app):
     def batch_threads() -> list[str]:
-        return [t.name for t in threading.enumerate() if t.name.startswith("flask-events")]
+        return [t.name for t in threading.enumerate() if t.name.startswith("flask-events-batch")]
 
     add(app, "where", lambda event: threading.current_thread().name)
     answers = post_batch(app, [sub("where") for _ in range(5)], parallel=True)
