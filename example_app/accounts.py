@@ -20,10 +20,12 @@ from flask_socketio import join_room
 from flask_events import (
     BadRequest,
     Event,
+    EventError,
     EventsBlueprint,
     EventsClient,
     Forbidden,
     NotFound,
+    PushFailed,
     Unauthorized,
     Unprocessable,
     current_handling,
@@ -198,12 +200,19 @@ def deposit(event: Event, data: dict[str, Any]) -> Account:
 
     Subscribers of the owner (see ``notifications:subscribe``) are pushed
     ``account:balance:changed``, from whichever server process they are connected to.
+    The deposit stands even when that push fails (the message queue is down): the
+    failure is logged, and subscribers see the balance on their next read.
     """
     account = _own_account(event, data["accountId"])
     _store().move(account, data["amount"], event.flow_id)
     change = {"accountId": account.id, "balance": account.balance}
     notice = Event.new("account:balance:changed", 1, change, flow_id=event.flow_id)
-    events.push(notice, to=f"user:{account.owner}")
+    try:
+        events.push(notice, to=f"user:{account.owner}")
+    except PushFailed as error:
+        current_app.logger.warning(
+            "balance change of account %r not pushed: %s", account.id, error
+        )
     return account
 
 
@@ -245,12 +254,14 @@ def subscribe(event: Event) -> dict[str, str]:
 @events.handler("notifications:ping", 1, input=PingSchema, example=({"to": "user:7"}, None))
 def ping(event: Event, data: dict[str, Any]) -> dict[str, str]:
     """Push ``notifications:pong`` to ``to``: a connection's sid, or a room such as
-    ``user:7`` (a demonstration of ``events.push``).
+    ``user:7`` (a demonstration of ``events.push``); ``<name>:error`` with code
+    ``PUSH_FAILED`` when the message queue did not take it.
     """
-    events.push(
-        Event.new("notifications:pong", 1, {"from": event.id}, flow_id=event.flow_id),
-        to=data["to"],
-    )
+    pong = Event.new("notifications:pong", 1, {"from": event.id}, flow_id=event.flow_id)
+    try:
+        events.push(pong, to=data["to"])
+    except PushFailed as error:
+        raise EventError("The pong could not be pushed", code=error.code) from error
     return {"pushed": data["to"]}
 
 

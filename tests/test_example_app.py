@@ -183,3 +183,23 @@ def test_metrics_behind_a_flag():
     send(client, "rates:get")
     assert 'events_total{name="rates:get"' in client.get("/metrics").get_data(as_text=True)
     assert create_app({"TESTING": True}).test_client().get("/metrics").status_code == 404
+
+
+def test_a_push_that_fails_leaves_the_deposit_and_fails_the_ping(caplog):
+    """With the message queue unreachable, a deposit still stands (its failed push is
+    logged) and ``notifications:ping`` answers ``PUSH_FAILED``.
+    """
+    from .servers import free_port
+
+    unreachable = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    client = create_app({"TESTING": True, "SOCKETIO_MESSAGE_QUEUE": unreachable}).test_client()
+    opened = send(client, "account:open", {"currency": "BRL"}, identity=USER)
+    ref = {"accountId": opened["payload"]["id"]}
+    with caplog.at_level("WARNING"):
+        deposited = send(client, "account:deposit", {**ref, "amount": 700}, identity=USER)
+    assert deposited["name"] == "account:deposit:response"
+    assert deposited["payload"]["balance"] == 700
+    assert any("not pushed" in record.getMessage() for record in caplog.records)
+    pinged = send(client, "notifications:ping", {"to": "user:7"}, identity=USER)
+    assert pinged["name"] == "notifications:ping:error"
+    assert pinged["payload"]["code"] == "PUSH_FAILED"
