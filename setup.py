@@ -29,7 +29,9 @@ setup(
         "msgspec>=0.18.6",
         "flask-sock>=0.7",
         "simple-websocket>=1.0",  # event_class, for the WebSocket connections' readers
+        "wsproto>=1.0",  # simple-websocket's engine: its LocalProtocolError on closed sockets
         "httpx>=0.24",
+        "httpcore>=0.17",  # the client's deadline backend (client_limits.py)
     ],
     extras_require={
         "pydantic": ["pydantic>=2"],
