@@ -149,7 +149,6 @@ class BatchHandler:
                 event=sub,
                 error=nested,
                 transport=transport,
-                credentials=sub.auth,
             )
             return error_response_event(sub, nested)
         return spec, sub
@@ -190,7 +189,6 @@ class BatchHandler:
                 event=sub,
                 error=error,
                 transport=transport,
-                credentials=sub.auth,
             )
         return response
 

@@ -170,15 +170,9 @@ class Dispatcher:
             request = parse_event(data, max_depth=max_depth)
         except BadProtocol as bad:
             return self.reject(bad, sender=sender, transport=transport)
-        send(
-            event_error_noticed,
-            sender,
-            event=request,
-            error=error,
-            transport=transport,
-            credentials=request.auth,
-        )
-        return self.encode(request, error_response_event(request, error), sender=sender)
+        send(event_error_noticed, sender, event=request, error=error, transport=transport)
+        response = error_response_event(request, error)
+        return self.encode(request, response, sender=sender, transport=transport)
 
     def dispatch(self, request: Event, *, sender: Any, transport: str = "http") -> Event:
         """Run the handler of a parsed ``request`` and return its response event."""
@@ -207,27 +201,13 @@ class Dispatcher:
             request.flow_id,
             error,
         )
-        send(
-            event_error_noticed,
-            sender,
-            event=request,
-            error=error,
-            transport=transport,
-            credentials=request.auth,
-        )
+        send(event_error_noticed, sender, event=request, error=error, transport=transport)
         fallback = error_response_event(request, UnserializableResponse())
         return Reply(fallback.to_json(), 500, fallback)
 
     def _not_found(self, request: Event, sender: Any, transport: str) -> Event:
         error = EventNotFound.for_event(request.name, request.version)
-        send(
-            event_error_noticed,
-            sender,
-            event=request,
-            error=error,
-            transport=transport,
-            credentials=request.auth,
-        )
+        send(event_error_noticed, sender, event=request, error=error, transport=transport)
         return error_response_event(request, error)
 
     def _execute(

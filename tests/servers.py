@@ -36,16 +36,23 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 20.0) -
 
 @contextlib.contextmanager
 def serve(
-    command: list[str], port: int, env: Optional[dict[str, str]] = None, cwd: Path = ROOT
+    command: list[str],
+    port: int,
+    env: Optional[dict[str, str]] = None,
+    cwd: Path = ROOT,
+    log: Optional[Path] = None,
 ) -> Iterator[str]:
-    """Run a server ``command`` listening on ``port``; yield its base URL; stop it."""
-    process = subprocess.Popen(
-        command,
-        cwd=cwd,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    """Run a server ``command`` listening on ``port``; yield its base URL; stop it (by
+    its PID). Its stdout and stderr go to ``log`` when given, else nowhere.
+    """
+    with open(log, "ab") if log is not None else contextlib.nullcontext() as out:
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+            stdout=out if out is not None else subprocess.DEVNULL,
+            stderr=subprocess.STDOUT if out is not None else subprocess.DEVNULL,
+        )
     try:
         wait_for_port(port, process)
         yield f"http://127.0.0.1:{port}"
@@ -124,24 +131,8 @@ def serve_logging_to(
     """Like :func:`serve`, with the server's stdout and stderr written to ``log``;
     yield the port.
     """
-    with open(log, "ab") as out:
-        process = subprocess.Popen(
-            command,
-            cwd=cwd,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_for_port(port, process)
+    with serve(command, port, env, cwd, log):
         yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def logged_server(
