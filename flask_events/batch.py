@@ -149,6 +149,7 @@ class BatchHandler:
                 event=sub,
                 error=nested,
                 transport=transport,
+                credentials={},  # built here: nothing to scrub
             )
             return error_response_event(sub, nested)
         return spec, sub
@@ -175,7 +176,15 @@ class BatchHandler:
         """The answer of a sub-event whose turn came after the budget ran out."""
         assert budget.timeout is not None
         error = BatchTimeout(budget.timeout)
-        return self._noticed(sub, error_response_event(sub, error), error, sender, transport)
+        send(
+            event_error_noticed,
+            sender,
+            event=sub,
+            error=error,
+            transport=transport,
+            credentials={},  # built here: nothing to scrub
+        )
+        return error_response_event(sub, error)
 
     @staticmethod
     def _noticed(

@@ -55,11 +55,12 @@ def dumps(value: Any) -> bytes:
     any size, floats (NaN and infinities as ``null``), datetimes, UUIDs, decimals,
     enums, dataclasses and msgspec Structs.
 
-    :raises TypeError: if ``value`` cannot be represented as JSON.
+    :raises TypeError: if ``value`` cannot be represented as JSON, including when an
+        object in it raises while being encoded (a ``tzinfo``, a dataclass property).
     """
     try:
         return _encode(value)
-    except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+    except Exception as exc:  # RecursionError included
         raise TypeError(f"value is not JSON serializable: {exc}") from exc
 
 

@@ -63,7 +63,9 @@ class EventLogFilter(logging.Filter):
     Sets ``flow_id``, ``event_id``, ``event_name`` and ``event_version`` (``"-"``
     outside a handler), so a format such as ``"%(flow_id)s %(event_name)s
     %(message)s"`` traces every line of a flow; in batch sub-events and on every
-    transport too. ``auth`` never reaches a record from here. Add it to a handler::
+    transport too. Values with characters that are not printable (a newline, an
+    escape) are written escaped, as ``repr`` writes them. ``auth`` never reaches a
+    record from here. Add it to a handler::
 
         handler.addFilter(EventLogFilter())
     """
@@ -74,6 +76,13 @@ class EventLogFilter(logging.Filter):
             record.flow_id = record.event_id = record.event_name = record.event_version = "-"
         else:
             event = handling[0]
-            record.flow_id, record.event_id = event.flow_id, event.id
-            record.event_name, record.event_version = event.name, event.version
+            record.flow_id, record.event_id = _printable(event.flow_id), _printable(event.id)
+            record.event_name, record.event_version = _printable(event.name), event.version
         return True
+
+
+def _printable(text: str) -> str:
+    """``text`` as it is when it is printable, else escaped as ``repr`` escapes it (no
+    quotes): a newline or a terminal escape in an id cannot forge or hide a log line.
+    """
+    return text if text.isprintable() else repr(text)[1:-1]

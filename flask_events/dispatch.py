@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from time import perf_counter
 from typing import Any, Callable, Mapping, NamedTuple, Optional, Union
 
+import msgspec
+
 from . import coroutines
 from .codec import dumps
 from .context import _handling
@@ -21,11 +23,18 @@ from .event import (
     bad_protocol_event,
     error_response_event,
     parse_event,
-    redacted,
+    random_id,
     response_event,
     without_auth,
 )
-from .redaction import detached, scrubbed_traceback, secret_forms
+from .redaction import (
+    detached,
+    redacted,
+    scrub,
+    scrubbed_traceback,
+    secret_forms,
+    without_nested_auth,
+)
 from .registry import HandlerSpec, Registry
 from .schemas import PayloadValidationError
 from .signals import error_noticed, event_error_noticed, event_finished, event_started, send
@@ -33,6 +42,9 @@ from .signals import error_noticed, event_error_noticed, event_finished, event_s
 __all__ = ["Dispatcher", "Reply", "Settings", "TooManyInFlight"]
 
 logger = logging.getLogger("flask_events")
+
+#: In an encoded response, a non-empty object under "auth" (see :meth:`Dispatcher.encode`).
+_NESTED_AUTH = b'"auth":{"'
 
 Input = Union[bytes, bytearray, memoryview, str, Mapping[str, Any]]
 
@@ -170,7 +182,15 @@ class Dispatcher:
             request = parse_event(data, max_depth=max_depth)
         except BadProtocol as bad:
             return self.reject(bad, sender=sender, transport=transport)
-        send(event_error_noticed, sender, event=request, error=error, transport=transport)
+        # credentials={}: an error of the transport's own, holding nothing to scrub
+        send(
+            event_error_noticed,
+            sender,
+            event=request,
+            error=error,
+            transport=transport,
+            credentials={},
+        )
         response = error_response_event(request, error)
         return self.encode(request, response, sender=sender, transport=transport)
 
@@ -184,30 +204,55 @@ class Dispatcher:
     def encode(
         self, request: Event, response: Event, *, sender: Any, transport: str = "http"
     ) -> Reply:
-        """Encode ``response`` (``auth`` always ``{}``); if it cannot be encoded,
-        answer ``<name>:error`` with status 500.
+        """Encode ``response`` with ``auth`` ``{}`` — its own and that of any event a
+        handler put inside its payload; if it cannot be encoded, answer
+        ``<name>:error`` (``UNSERIALIZABLE_RESPONSE``) with status 500.
         """
         if response.auth:
             response = without_auth(response)
         try:
-            return Reply(dumps(response), 200, response)
-        except TypeError as exc:
-            error = exc
-        logger.error(  # %r: request-supplied values cannot start a new log line
-            "response to event %r v%r (id=%r, flowId=%r) is not serializable: %s",
+            body = dumps(response)
+            # Only a non-empty object after "auth": an event inside the payload (the
+            # response's own auth is {}), or a payload key named "auth": look closer.
+            if _NESTED_AUTH in body:
+                response = msgspec.structs.replace(
+                    response, payload=without_nested_auth(response.payload)
+                )
+                body = dumps(response)
+            return Reply(body, 200, response)
+        except (TypeError, RecursionError) as exc:  # RecursionError: deep nested events
+            error: Exception = exc
+        # %r and no traceback: one line, whatever the request's values or the error's
+        # text (which quotes what the payload's objects raised: scrubbed)
+        logger.error(
+            "response to event %r v%r (id=%r, flowId=%r) is not serializable: %s: %r",
             request.name,
             request.version,
             request.id,
             request.flow_id,
-            error,
+            type(error).__name__,
+            scrub(str(error), secret_forms(request.auth)),
         )
         send(event_error_noticed, sender, event=request, error=error, transport=transport)
         fallback = error_response_event(request, UnserializableResponse())
-        return Reply(fallback.to_json(), 500, fallback)
+        try:
+            return Reply(fallback.to_json(), 500, fallback)
+        except TypeError:  # the request's own ids cannot be written (not from JSON text)
+            fallback = msgspec.structs.replace(fallback, id=random_id(), flow_id=random_id())
+            return Reply(fallback.to_json(), 500, fallback)
 
     def _not_found(self, request: Event, sender: Any, transport: str) -> Event:
         error = EventNotFound.for_event(request.name, request.version)
-        send(event_error_noticed, sender, event=request, error=error, transport=transport)
+        # credentials={}: built here from the name and version, nothing to scrub (and an
+        # unknown name must not cost the scrubbing of a large auth)
+        send(
+            event_error_noticed,
+            sender,
+            event=request,
+            error=error,
+            transport=transport,
+            credentials={},
+        )
         return error_response_event(request, error)
 
     def _execute(

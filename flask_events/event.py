@@ -24,7 +24,6 @@ __all__ = [
     "event_not_found_event",
     "parse_event",
     "random_id",
-    "redacted",
     "redirect_event",
     "response_event",
     "without_auth",
@@ -159,66 +158,6 @@ class Event(msgspec.Struct):
 _decode_event = msgspec.json.Decoder(Event).decode
 _convert = msgspec.convert
 _replace = msgspec.structs.replace
-
-
-REDACTED = "[redacted]"
-
-
-#: Most levels of batches inside batches whose sub-envelopes :func:`redacted` goes
-#: through; a batch's ``events`` deeper than that are replaced whole.
-MAX_REDACTED_NESTING = 8
-
-
-def redacted(event: Event) -> Event:
-    """``event`` as signal subscribers see it: every ``auth`` value replaced by
-    ``"[redacted]"`` (the keys stay, so a subscriber can tell a token was there).
-
-    Its own ``auth``, and in a batch-shaped payload (an object with an ``events``
-    array) every sub-envelope's: an ``auth`` that is not an object is replaced whole;
-    an element that is not an object (a string may be an envelope encoded as text) is
-    replaced whole; a sub-envelope's own batch-shaped payload is gone through the
-    same way, down to :data:`MAX_REDACTED_NESTING` levels. Itself when there is
-    nothing to hide, so redacting twice gives the same object.
-    """
-    payload = _redacted_payload(event.payload, MAX_REDACTED_NESTING)
-    if payload is event.payload and not _has_secret(event.auth):
-        return event
-    return _replace(event, auth=_redact_auth(event.auth), payload=payload)
-
-
-def _redacted_payload(payload: Any, depth: int) -> Any:
-    """A batch-shaped payload with its sub-envelopes redacted (itself if none needs it)."""
-    envelopes = payload.get("events") if isinstance(payload, dict) else None
-    if not isinstance(envelopes, list):
-        return payload
-    if depth == 0:
-        return {**payload, "events": REDACTED}
-    shown = [_redacted_envelope(envelope, depth - 1) for envelope in envelopes]
-    if all(new is old for new, old in zip(shown, envelopes)):
-        return payload
-    return {**payload, "events": shown}
-
-
-def _redacted_envelope(envelope: Any, depth: int) -> Any:
-    if not isinstance(envelope, dict):
-        return REDACTED  # not an envelope (answered badProtocol), perhaps one as text
-    shown = envelope
-    payload = _redacted_payload(envelope.get("payload"), depth)
-    if payload is not envelope.get("payload"):
-        shown = {**shown, "payload": payload}
-    if _has_secret(envelope.get("auth")):
-        shown = {**shown, "auth": _redact_auth(envelope["auth"])}
-    return shown
-
-
-def _has_secret(auth: Any) -> bool:
-    if isinstance(auth, dict):
-        return any(value != REDACTED for value in auth.values())
-    return auth is not None and auth != REDACTED
-
-
-def _redact_auth(auth: Any) -> Any:
-    return dict.fromkeys(auth, REDACTED) if isinstance(auth, dict) else REDACTED
 
 
 def without_auth(event: Event) -> Event:

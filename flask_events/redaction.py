@@ -18,16 +18,21 @@ from typing import Any, Callable, Iterator, Optional
 import msgspec
 
 from .errors import EventError, RedactedError
-from .event import REDACTED, Event, redacted
+from .event import Event
 
 __all__ = [
     "MAX_CREDENTIALS",
+    "MAX_REDACTED_NESTING",
     "MIN_SECRET_LENGTH",
+    "REDACTED",
     "detached",
+    "redacted",
+    "redacted_response",
     "scrub",
     "scrubbed_error",
     "scrubbed_traceback",
     "secret_forms",
+    "without_nested_auth",
 ]
 
 #: Strings and numbers of ``auth`` shorter than this (in characters) are not scrubbed:
@@ -47,6 +52,102 @@ _PLAIN = frozenset(map(chr, range(0x20, 0x7F))) - {"\\", "'", '"'}
 #: Most nested containers an attribute of a protocol error is scrubbed through; deeper
 #: values are replaced whole.
 _MAX_VALUE_DEPTH = 32
+
+
+REDACTED = "[redacted]"
+
+
+#: Most levels of batches inside batches whose sub-envelopes :func:`redacted` goes
+#: through; a batch's ``events`` deeper than that are replaced whole.
+MAX_REDACTED_NESTING = 8
+
+
+def redacted(event: Event) -> Event:
+    """``event`` as signal subscribers see it: every ``auth`` value replaced by
+    ``"[redacted]"`` (the keys stay, so a subscriber can tell a token was there).
+
+    Its own ``auth``, and in a batch-shaped payload (an object with an ``events``
+    array) every sub-envelope's: an ``auth`` that is not an object is replaced whole;
+    an element that is not an object (a string may be an envelope encoded as text) is
+    replaced whole; a sub-envelope's own batch-shaped payload is gone through the
+    same way, down to :data:`MAX_REDACTED_NESTING` levels. Itself when there is
+    nothing to hide, so redacting twice gives the same object.
+    """
+    payload = _redacted_payload(event.payload, MAX_REDACTED_NESTING)
+    if payload is event.payload and not _has_secret(event.auth):
+        return event
+    return msgspec.structs.replace(event, auth=_redact_auth(event.auth), payload=payload)
+
+
+def _redacted_payload(payload: Any, depth: int) -> Any:
+    """A batch-shaped payload with its sub-envelopes redacted (itself if none needs it)."""
+    envelopes = payload.get("events") if isinstance(payload, dict) else None
+    if not isinstance(envelopes, list):
+        return payload
+    if depth == 0:
+        return {**payload, "events": REDACTED}
+    shown = [_redacted_envelope(envelope, depth - 1) for envelope in envelopes]
+    if all(new is old for new, old in zip(shown, envelopes)):
+        return payload
+    return {**payload, "events": shown}
+
+
+def _redacted_envelope(envelope: Any, depth: int) -> Any:
+    if not isinstance(envelope, dict):
+        return REDACTED  # not an envelope (answered badProtocol), perhaps one as text
+    shown = envelope
+    payload = _redacted_payload(envelope.get("payload"), depth)
+    if payload is not envelope.get("payload"):
+        shown = {**shown, "payload": payload}
+    if _has_secret(envelope.get("auth")):
+        shown = {**shown, "auth": _redact_auth(envelope["auth"])}
+    return shown
+
+
+def _has_secret(auth: Any) -> bool:
+    if isinstance(auth, dict):
+        return any(value != REDACTED for value in auth.values())
+    return auth is not None and auth != REDACTED
+
+
+def _redact_auth(auth: Any) -> Any:
+    return dict.fromkeys(auth, REDACTED) if isinstance(auth, dict) else REDACTED
+
+
+def redacted_response(response: Event) -> Event:
+    """A response as signal subscribers see it: :func:`redacted`, and any event inside
+    its payload with ``auth`` ``{}`` (see :func:`without_nested_auth`), as answered.
+    """
+    payload = without_nested_auth(response.payload)
+    if payload is not response.payload:
+        response = msgspec.structs.replace(response, payload=payload)
+    return redacted(response)
+
+
+def without_nested_auth(value: Any) -> Any:
+    """``value`` with every :class:`~flask_events.Event` inside it — in dicts, lists
+    and tuples at any depth, and in those events' payloads — given ``auth={}``. Itself
+    when no such event holds credentials (nothing is copied then).
+    """
+    if isinstance(value, Event):
+        payload = without_nested_auth(value.payload)
+        if value.auth or payload is not value.payload:
+            return msgspec.structs.replace(value, auth={}, payload=payload)
+        return value
+    if isinstance(value, dict):
+        changed: Optional[dict[Any, Any]] = None
+        for key, item in value.items():
+            new = without_nested_auth(item)
+            if new is not item:
+                changed = changed if changed is not None else dict(value)
+                changed[key] = new
+        return value if changed is None else changed
+    if isinstance(value, (list, tuple)):
+        items = [without_nested_auth(item) for item in value]
+        if all(new is old for new, old in zip(items, value)):
+            return value
+        return items if isinstance(value, list) else tuple(items)
+    return value
 
 
 def _repr_body(text: str) -> str:
@@ -74,7 +175,10 @@ def _json_body(text: str) -> str:
 
 
 def _msgspec_body(text: str) -> str:
-    return msgspec.json.encode(text).decode()[1:-1]
+    try:
+        return msgspec.json.encode(text).decode()[1:-1]
+    except (TypeError, ValueError):  # a lone surrogate: msgspec cannot write it
+        return text
 
 
 #: The escapings a credential may come through: Python's ``repr``/``ascii`` (the text

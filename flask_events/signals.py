@@ -22,8 +22,9 @@ from typing import Any, Optional
 
 from blinker import NamedSignal, Namespace
 
-from .event import Event, redacted
-from .redaction import scrubbed_error
+from .errors import RedactedError
+from .event import Event
+from .redaction import REDACTED, redacted, redacted_response, scrubbed_error
 
 __all__ = [
     "error_noticed",
@@ -96,7 +97,8 @@ def send(
     """Send ``signal``, isolating receivers from each other and from the caller.
 
     Does nothing (and builds nothing) when no receiver is connected. ``auth`` values
-    of the events passed are replaced by ``"[redacted]"``. A receiver that raises is
+    of the events passed are replaced by ``"[redacted]"``, and events inside a
+    response's payload have ``auth`` ``{}``. A receiver that raises is
     logged with its traceback and the others still run; receivers run in the
     handling thread, so a slow one delays the answer by its own time, no more.
 
@@ -107,15 +109,21 @@ def send(
     """
     if not signal.receivers:
         return
-    if credentials is None and isinstance(kwargs.get("event"), Event):
-        credentials = kwargs["event"].auth  # before it is redacted below
-    for key in ("event", "response"):  # credentials never reach a subscriber
-        event = kwargs.get(key)
-        if event is not None:
-            kwargs[key] = redacted(event)
+    event = kwargs.get("event")
+    if credentials is None and isinstance(event, Event):
+        credentials = event.auth
+    if event is not None:  # credentials never reach a subscriber
+        kwargs["event"] = redacted(event)
+    if kwargs.get("response") is not None:
+        kwargs["response"] = redacted_response(kwargs["response"])
     error = kwargs.get("error")
     if error is not None and credentials:
-        kwargs["error"] = scrubbed_error(error, credentials)
+        try:
+            kwargs["error"] = scrubbed_error(error, credentials)
+        except Exception as bug:  # must neither hand over the original nor break the event
+            # no traceback: its frames and message may hold what was being scrubbed
+            logger.error("could not scrub an error for %r: %s", signal.name, type(bug).__name__)
+            kwargs["error"] = RedactedError(type(error), REDACTED, REDACTED)
     for receiver in signal.receivers_for(sender):
         try:
             receiver(sender, **kwargs)

@@ -17,7 +17,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from flask_events import Event, EventNotFound, EventsBlueprint, Unauthorized
 from flask_events.contrib.tracing import EventsTracing
-from flask_events.event import redacted
+from flask_events.redaction import redacted
 from flask_events.testing import record_signals, send_event
 
 #: Found nowhere but in ``auth``: if any form of the token leaks, this does.

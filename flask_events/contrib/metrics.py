@@ -10,7 +10,8 @@
 text after the last ``:``: ``response``, ``redirect``, ``notFound``, ``error``...;
 ``eventNotFound`` and ``badProtocol`` with empty ``name``/``version``, so that
 unknown names cannot grow the label set); ``events_duration_seconds{name, version,
-transport}`` is the handlers' duration histogram.
+transport}`` is the handlers' duration histogram; ``events_push_failures_total{namespace}``
+counts pushes that raised :class:`~flask_events.PushFailed`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any, Optional
 
 from flask import Flask, Response
 
-from ..errors import EventNotFound
+from ..errors import BadProtocol, EventNotFound, PushFailed
 from ..signals import error_noticed, event_error_noticed, event_finished
 
 __all__ = ["EventsMetrics"]
@@ -59,6 +60,12 @@ class EventsMetrics:
             ["name", "version", "transport"],
             registry=self.registry,
         )
+        self.push_failures = Counter(
+            f"{prefix}_push_failures",
+            "Pushes the message queue did not take",
+            ["namespace"],
+            registry=self.registry,
+        )
         if app is not None:
             self.init_app(app)
 
@@ -83,7 +90,10 @@ class EventsMetrics:
             self.events.labels("", "", error.type, transport).inc()
 
     def _bad_protocol(self, sender: Any, error: Any, transport: str, **extra: Any) -> None:
-        self.events.labels("", "", error.type, transport).inc()
+        if isinstance(error, BadProtocol):  # input that was not an event
+            self.events.labels("", "", error.type, transport).inc()
+        elif isinstance(error, PushFailed):  # not an answer: an outgoing push
+            self.push_failures.labels(error.parameters.get("namespace", "")).inc()
 
     def _view(self) -> Response:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from flask import current_app
 
-from ..codec import loads
+from ..codec import dumps, loads
 from ..errors import BadProtocol, PushFailed
 from ..event import Event, without_auth
 from ..signals import error_noticed, send
@@ -150,8 +150,8 @@ def _current_app_or_none() -> Any:
 
 
 def _as_envelope(args: tuple[Any, ...]) -> Any:
-    """The one argument of an ``event`` message: a JSON string, bytes or an object,
-    what :func:`~flask_events.parse_event` reads.
+    """The one argument of an ``event`` message as :func:`~flask_events.parse_event`
+    reads it: a JSON string or bytes as they are, an object encoded as JSON.
 
     :raises BadProtocol: the message has no argument, or more than one, or an object
         that carries binary attachments (``bytes`` inside it: not JSON).
@@ -160,10 +160,19 @@ def _as_envelope(args: tuple[Any, ...]) -> Any:
         reason = f"emit one envelope per event, not {len(args)} arguments"
         raise BadProtocol(parameters={"message": reason})
     data = args[0]
-    if isinstance(data, (dict, list)) and _carries_binary(data):
+    if not isinstance(data, (dict, list)):
+        return data if data is not None else b""
+    if _carries_binary(data):
         reason = "binary attachments are not JSON: send the envelope as JSON"
         raise BadProtocol(parameters={"message": reason})
-    return data if data is not None else b""
+    # python-socketio decoded the message with the json module, which lets through
+    # what the other transports refuse (lone surrogates such as "\ud800"): encoded
+    # again, the envelope takes the same path as a WebSocket message.
+    try:
+        return dumps(data)
+    except TypeError:
+        reason = "the envelope cannot be JSON text (a lone surrogate, or nested too deeply)"
+        raise BadProtocol(parameters={"message": reason}) from None
 
 
 def _carries_binary(value: Any) -> bool:
