@@ -22,6 +22,7 @@ from typing import Any, Optional
 
 from blinker import NamedSignal, Namespace
 
+from .context import _handling
 from .errors import RedactedError
 from .event import Event
 from .redaction import REDACTED, redacted, redacted_response, scrubbed_error
@@ -101,6 +102,7 @@ def send(
     response's payload have ``auth`` ``{}``. A receiver that raises is
     logged with its traceback and the others still run; receivers run in the
     handling thread, so a slow one delays the answer by its own time, no more.
+    While they run, :func:`~flask_events.current_handling` is ``None``.
 
     :param credentials: the ``auth`` of the request the signal is about (not passed
         on; by default the ``auth`` of the ``event`` passed): when it is not empty,
@@ -124,8 +126,14 @@ def send(
             # no traceback: its frames and message may hold what was being scrubbed
             logger.error("could not scrub an error for %r: %s", signal.name, type(bug).__name__)
             kwargs["error"] = RedactedError(type(error), REDACTED, REDACTED)
-    for receiver in signal.receivers_for(sender):
-        try:
-            receiver(sender, **kwargs)
-        except Exception:
-            logger.exception("receiver %r of signal %r raised; ignored", receiver, signal.name)
+    # Receivers get the event from their arguments, redacted: not from
+    # ``current_event``, which in a batch's sub-event is the batch request, raw.
+    token = _handling.set(None)
+    try:
+        for receiver in signal.receivers_for(sender):
+            try:
+                receiver(sender, **kwargs)
+            except Exception:
+                logger.exception("receiver %r of signal %r raised; ignored", receiver, signal.name)
+    finally:
+        _handling.reset(token)

@@ -16,10 +16,16 @@ import pytest
 from flask import Flask
 from flask_socketio import SocketIO
 
-from flask_events import Event, EventLogFilter, EventsBlueprint, PushFailed
+from flask_events import Event, EventLogFilter, EventsBlueprint, PushFailed, current_handling
 from flask_events.contrib.metrics import EventsMetrics
 from flask_events.redaction import scrub, secret_forms
-from flask_events.signals import error_noticed, event_error_noticed, send
+from flask_events.signals import (
+    error_noticed,
+    event_error_noticed,
+    event_finished,
+    event_started,
+    send,
+)
 from flask_events.testing import record_signals
 
 TOKEN = "Zq7-credential-\u00fc"
@@ -195,3 +201,18 @@ def test_metrics_count_push_failures_apart_from_answers(app):
     text = generate_latest(metrics.registry).decode()
     assert 'events_push_failures_total{namespace="/ev"} 1.0' in text
     assert 'outcome="pushFailed"' not in text
+
+
+def test_subscribers_of_a_sub_event_cannot_read_the_raw_batch_from_the_context(client):
+    """While a sub-event's signals run, ``current_handling()`` is ``None``: it would be
+    the batch request, with its raw ``auth`` and sub-envelopes.
+    """
+    seen: list[Any] = []
+
+    def look(sender: Any, **kwargs: Any) -> None:
+        seen.append(current_handling())
+
+    sub = envelope("plain:auth:key", auth=AUTH)
+    with event_started.connected_to(look), event_finished.connected_to(look):
+        client.post("/events", json=envelope("batch", payload={"events": [sub]}, auth=AUTH))
+    assert len(seen) == 4 and seen == [None] * 4
