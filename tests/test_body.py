@@ -141,7 +141,8 @@ def test_any_exception_from_the_stream_is_bad_protocol_naming_only_its_class(cli
     message = response.json["payload"]["parameters"]["message"]
     assert message == "the body could not be read: BrokenFraming"
     (call,) = recorder.calls["error_noticed"]
-    trace = "".join(traceback.format_exception(call["error"]))
+    error = call["error"]
+    trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
     assert "bad chunk size" not in trace and MARKER.decode() not in trace
 
 
