@@ -231,6 +231,13 @@ def logged_servers(tmp_path_factory):
         yield servers
 
 
+def logged_since(log, offset: int) -> str:
+    """What the server logged past ``offset`` bytes of ``log``."""
+    with open(log, encoding="utf-8", errors="replace") as lines:
+        lines.seek(offset)
+        return lines.read()
+
+
 @pytest.mark.parametrize("kind", ["arrival event", "plain event"])
 def test_closing_with_events_in_flight_leaves_the_server_serving(logged_servers, kind):
     """The answers of events whose connection closed go nowhere: not to another
@@ -245,15 +252,18 @@ def test_closing_with_events_in_flight_leaves_the_server_serving(logged_servers,
         ws.close()
         again.send(dumps(envelope("rates:get", 1, id="first")).decode())
         assert json.loads(again.recv())["id"] == "first"
-        time.sleep(4 * SLOW)  # the abandoned events finish; their answers are dropped
+        # the closed connection's request is logged once its abandoned events have
+        # finished (their answers dropped): ``again`` is still open, so the line is its
+        finished_by = time.monotonic() + 20 * SLOW
+        while "/events/ws" not in logged_since(log, logged_before):
+            assert time.monotonic() < finished_by, "the abandoned events never finished"
+            time.sleep(0.05)
         again.send(dumps(envelope("rates:get", 1, id="second")).decode())
         assert json.loads(again.recv())["id"] == "second"  # no stray answer came first
         again.settimeout(0.5)
         with pytest.raises(websocket.WebSocketTimeoutException):
             again.recv()  # and none comes after
-    with open(log, encoding="utf-8", errors="replace") as lines:
-        lines.seek(logged_before)
-        logged = lines.read()
+    logged = logged_since(log, logged_before)
     assert "/events/ws" in logged  # the log is the server's
     for word in ("Traceback", "Error", "Exception", "gone-"):
         assert word not in logged, logged

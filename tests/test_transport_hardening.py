@@ -173,14 +173,26 @@ def test_websocket_connection_threads_close_their_loops_when_the_connection_ends
 # -- WebSocket: an answer to a connection that is closing is dropped quietly -------------
 
 BODY = "ANSWER-BODY-TEXT"
+#: Generous bound for what should happen at once on a loaded machine.
+PATIENCE = 10.0
 
 
-def big_answer_app() -> Flask:
+def big_answer_app(released: dict[str, threading.Event], held: list[str]) -> Flask:
+    """``big`` answers after a delay spread over its ids (answers keep coming while
+    the connection closes); ``held`` answers once ``released[<its connection>]`` is set.
+    """
     events = EventsBlueprint("events", __name__)
 
     @events.handler("big", 1)
     def big(event):
-        time.sleep(0.002 * int(event.id.split("-")[0]))  # answers keep coming
+        time.sleep(0.002 * int(event.id.split("-")[0]))
+        return {"text": BODY * 100}
+
+    @events.handler("held", 1)
+    def hold(event):
+        connection = event.id.split("-")[0]
+        held.append(connection)
+        assert released[connection].wait(PATIENCE)
         return {"text": BODY * 100}
 
     app = Flask(__name__)
@@ -189,28 +201,52 @@ def big_answer_app() -> Flask:
     return app
 
 
+def wait_until(condition: Any) -> None:
+    deadline = time.monotonic() + PATIENCE
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.01)
+
+
 def test_answers_to_a_closing_websocket_are_dropped_without_a_traceback(caplog):
     """The server closes (1009: a message over the limit) while answers are still
     being sent, and while it reads the client's heartbeats (unsolicited pongs, which
-    RFC 6455 allows); the client goes away without a closing handshake.
+    RFC 6455 allows); the client goes away without a closing handshake. The answers of
+    the ``held`` events are sent only once the server has closed: each is dropped.
     """
     too_big = websocket.ABNF.create_frame("x" * 5000, websocket.ABNF.OPCODE_TEXT).format()
     pong = websocket.ABNF.create_frame("", websocket.ABNF.OPCODE_PONG).format()
-    with caplog.at_level(logging.DEBUG), serve_in_thread(big_answer_app()) as base:
+    connections, held_each = 12, 2
+    released = {str(c): threading.Event() for c in range(connections)}
+    held: list[str] = []
+
+    def dropped() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if r.getMessage().startswith("WebSocket answer dropped")]
+
+    app = big_answer_app(released, held)
+    with caplog.at_level(logging.DEBUG), serve_in_thread(app) as base:
         url = base.replace("http", "ws") + "/events/ws"
-        for _ in range(12):
-            ws = websocket.create_connection(url, timeout=10)
+        for c in range(connections):
+            ws = websocket.create_connection(url, timeout=PATIENCE)
+            for _ in range(held_each):
+                ws.send(json.dumps({**envelope("held"), "id": f"{c}-{random_id()}"}))
             for k in range(40):
                 ws.send(json.dumps({**envelope("big"), "id": f"{k}-{random_id()}"}))
+            wait_until(lambda c=c: held.count(str(c)) == held_each)
             ws.sock.sendall(too_big + pong * 5000)
-            time.sleep(0.1)  # answers are being sent meanwhile
-            ws.sock.close()  # abruptly: no closing handshake
-        time.sleep(0.5)  # the last connection's handlers finish
+            while ws.recv_frame().opcode != websocket.ABNF.OPCODE_CLOSE:
+                pass  # answers, then the server's close (not answered: no handshake)
+            ws.sock.close()  # abruptly
+            released[str(c)].set()  # the held events answer a closed connection
+        # a connection's request is logged once all its events are answered
+        served = lambda: [r for r in caplog.records if "/events/ws" in r.getMessage()]  # noqa: E731
+        wait_until(lambda: len(served()) == connections)
     assert "LocalProtocolError" not in caplog.text
     assert "Traceback" not in caplog.text and BODY not in caplog.text
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
-    dropped = [r for r in caplog.records if r.getMessage().startswith("WebSocket answer dropped")]
-    assert dropped and {r.levelno for r in dropped} == {logging.DEBUG}  # its size, not its text
-    assert re.fullmatch(
-        r"WebSocket answer dropped \(\d+ bytes\): connection closed", dropped[0].getMessage()
-    )
+    assert len(dropped()) >= connections * held_each  # the held events' answers at least
+    assert {r.levelno for r in dropped()} == {logging.DEBUG}  # its size, not its text
+    for record in dropped():
+        assert re.fullmatch(
+            r"WebSocket answer dropped \(\d+ bytes\): connection closed", record.getMessage()
+        )
