@@ -31,7 +31,7 @@ setup(
         "simple-websocket>=1.0",  # event_class, for the WebSocket connections' readers
         "wsproto>=1.0",  # simple-websocket's engine: its LocalProtocolError on closed sockets
         "httpx>=0.24",
-        "httpcore>=0.17",  # the client's deadline backend (client_limits.py)
+        "httpcore>=0.18",  # the deadline backend (client_limits.py): NetworkBackend exported
     ],
     extras_require={
         "pydantic": ["pydantic>=2"],

@@ -31,7 +31,7 @@ from .client_errors import (
     ResponseTooLarge,
     UnexpectedStatus,
 )
-from .client_limits import AnswerBody, current_deadline, deadline_transport
+from .client_limits import AnswerBody, add_deadline, current_deadline
 from .codec import dumps
 from .context import _handling
 from .errors import BadProtocol
@@ -61,13 +61,14 @@ class _Common:
     def __init__(
         self,
         url: str,
-        timeout: float = 10.0,
+        timeout: Optional[float] = 10.0,
         headers: Optional[dict[str, str]] = None,
         max_response_size: Optional[int] = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
         #: The events endpoint, e.g. ``"http://accounts:5000/events"``.
         self.url = url
-        #: Seconds for the whole exchange: connecting, sending, reading the whole answer.
+        #: Seconds for the whole exchange: connecting, sending, reading the whole answer
+        #: (None: no time limit).
         self.timeout = timeout
         #: The most bytes of an answer, as received and once decompressed (None: no limit).
         self.max_response_size = max_response_size
@@ -119,7 +120,9 @@ class _Common:
         try:
             return parse_event(body)
         except BadProtocol as error:
-            raise InvalidResponse(body, error.message) from None
+            # the parser's message speaks of a request ("The request body is not valid
+            # JSON"): keep its details, which speak of the body only
+            raise InvalidResponse(body, error.parameters.get("message", error.message)) from None
 
     @contextlib.contextmanager
     def _delivering(self) -> Iterator[None]:
@@ -139,12 +142,14 @@ class _Common:
         ) as error:
             raise ConnectionFailed(f"cannot reach {self.url}: {error}") from error
 
-    def _time_allowed(self, timeout: Optional[float]) -> tuple[float, float]:
-        """The seconds allowed for this exchange, and the monotonic time they end."""
+    def _time_allowed(self, timeout: Optional[float]) -> tuple[Optional[float], Optional[float]]:
+        """The seconds allowed for this exchange, and the monotonic time they end (both
+        None when the client has no timeout and none is given).
+        """
         seconds = self.timeout if timeout is None else timeout
-        return seconds, time.monotonic() + seconds
+        return seconds, None if seconds is None else time.monotonic() + seconds
 
-    def _body(self, response: httpx.Response, deadline: float) -> AnswerBody:
+    def _body(self, response: httpx.Response, deadline: Optional[float]) -> AnswerBody:
         return AnswerBody(self.url, response, deadline, self.max_response_size)
 
 
@@ -154,7 +159,7 @@ class EventsClient(_Common):
     :param url: the service's events endpoint.
     :param timeout: seconds (not milliseconds) for the whole exchange — connecting,
         sending the event and reading the whole answer — after which
-        :class:`RequestTimeout` is raised.
+        :class:`RequestTimeout` is raised; ``None``: no time limit.
     :param headers: extra HTTP headers for every request.
     :param max_response_size: the most bytes of an answer, as received and once
         decompressed (8 MiB by default; ``None``: no limit); a longer one raises
@@ -170,12 +175,13 @@ class EventsClient(_Common):
     def __init__(
         self,
         url: str,
-        timeout: float = 10.0,
+        timeout: Optional[float] = 10.0,
         headers: Optional[dict[str, str]] = None,
         max_response_size: Optional[int] = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
         super().__init__(url, timeout, headers, max_response_size)
-        self._http = httpx.Client(headers=self.headers, transport=deadline_transport())
+        self._http = httpx.Client(headers=self.headers)
+        add_deadline(self._http)
 
     def send(
         self,
@@ -250,7 +256,7 @@ class AsyncEventsClient(_Common):
     def __init__(
         self,
         url: str,
-        timeout: float = 10.0,
+        timeout: Optional[float] = 10.0,
         headers: Optional[dict[str, str]] = None,
         max_response_size: Optional[int] = DEFAULT_MAX_RESPONSE_SIZE,
     ) -> None:
@@ -294,7 +300,9 @@ class AsyncEventsClient(_Common):
             raise RequestTimeout(f"no answer from {self.url} within {seconds}s") from None
         return self._answer(status, content)
 
-    async def _exchange(self, event: Event, seconds: float, deadline: float) -> tuple[int, bytes]:
+    async def _exchange(
+        self, event: Event, seconds: Optional[float], deadline: Optional[float]
+    ) -> tuple[int, bytes]:
         with self._delivering():
             async with self._http.stream(
                 "POST", self.url, content=dumps(event), timeout=seconds
