@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -356,3 +357,98 @@ def raw_stream(
                 sent[0] += len(chunk)
 
     return answer
+
+
+class DrippingRedis:
+    """A fake Redis on a free loopback port, served by threads of this process: it
+    answers HELLO (RESP3) and the other commands at once, and PUBLISH with
+    ``:1\\r\\n`` at once too, unless :attr:`drip` is set: then with ``:00...01\\r\\n``
+    (``length`` bytes), one byte every ``interval`` seconds.
+    """
+
+    def __init__(self, interval: float, length: int) -> None:
+        self.interval = interval
+        self.length = length
+        self.drip = True
+        #: Set when a client closed its connection while a reply dripped to it.
+        self.cut_short = threading.Event()
+        self.stopping = threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.1)
+        self.url = f"redis://127.0.0.1:{self.listener.getsockname()[1]}/0"
+        self.threads: list[threading.Thread] = []
+        self.conns: list[socket.socket] = []
+
+    def _command(self, reader: Any) -> Optional[list[bytes]]:
+        """One command (a RESP array of bulk strings), ``None`` at the end."""
+        line = reader.readline()
+        if not line.startswith(b"*"):
+            return None
+        words = []
+        for _ in range(int(line[1:])):
+            size = int(reader.readline()[1:])
+            words.append(reader.read(size + 2)[:size])
+        return words
+
+    def _drip(self, conn: socket.socket, reply: bytes) -> None:
+        for index in range(len(reply)):
+            conn.sendall(reply[index : index + 1])
+            if index + 1 == len(reply):
+                return
+            readable, _, _ = select.select([conn], [], [], self.interval)
+            if self.stopping.is_set():
+                return
+            if readable and not conn.recv(1, socket.MSG_PEEK):
+                self.cut_short.set()  # the client closed: nobody reads the rest
+                return
+
+    def _handle(self, conn: socket.socket) -> None:
+        hello = b"%3\r\n+server\r\n+redis\r\n+version\r\n+7.0.0\r\n+proto\r\n:3\r\n"
+        with conn, contextlib.suppress(OSError, ValueError), conn.makefile("rb") as reader:
+            while not self.stopping.is_set():
+                words = self._command(reader)
+                if words is None:
+                    return
+                name = words[0].upper()
+                if name == b"PUBLISH" and self.drip:
+                    self._drip(conn, b":" + b"0" * (self.length - 4) + b"1\r\n")
+                elif name == b"PUBLISH":
+                    conn.sendall(b":1\r\n")
+                else:
+                    conn.sendall(hello if name == b"HELLO" else b"+OK\r\n")
+
+    def _accept(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            conn.settimeout(30)
+            self.conns.append(conn)
+            handler = threading.Thread(target=self._handle, args=(conn,), daemon=True)
+            handler.start()
+            self.threads.append(handler)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.listener.close()
+        for conn in self.conns:  # wakes a handler waiting for a command
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        for thread in self.threads:
+            thread.join(5)
+
+
+@contextlib.contextmanager
+def dripping_redis(interval: float = 0.5, length: int = 40) -> Iterator[DrippingRedis]:
+    """Run a :class:`DrippingRedis` (dripping); stop its threads at the end."""
+    server = DrippingRedis(interval, length)
+    acceptor = threading.Thread(target=server._accept, daemon=True)
+    acceptor.start()
+    server.threads.append(acceptor)
+    try:
+        yield server
+    finally:
+        server.stop()

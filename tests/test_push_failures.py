@@ -24,7 +24,7 @@ from flask_events.testing import record_signals
 from flask_events.transports import socketio as transport
 from flask_events.transports.message_queue import is_redis, listen_promptly
 
-from .servers import controlled_redis, flask_server
+from .servers import controlled_redis, dripping_redis, flask_server
 
 if shutil.which("redis-server") is None:
     if os.environ.get("CI"):
@@ -127,6 +127,23 @@ def test_a_push_while_redis_hangs_returns_within_the_timeout(cluster):
         redis.resume()
     with app.app_context():  # the same app pushes again once Redis answers
         app.blueprints["events"].push(Event.new("news", 1), to="user:1")
+
+
+def test_a_push_to_a_redis_dripping_its_answer_gives_up_at_the_timeout():
+    """The timeout bounds the whole publish, not each read: Redis answering one byte
+    every 0.5 s (a 40-byte answer: 20 s) does not keep a push with timeout 1 for long.
+    """
+    with dripping_redis(interval=0.5, length=40) as redis:
+        pusher = EventPusher(redis.url, timeout=1.0)
+        started = time.monotonic()
+        with pytest.raises(PushFailed, match=r"did not take it \(TimeoutError\)"):
+            pusher.push(Event.new("news", 1), to="user:1")
+        took = time.monotonic() - started
+        assert took < 10, took  # about 1 s; bounded by each read only, 20 s
+        # the half-read connection is closed, not left for a later push to read
+        assert redis.cut_short.wait(8)
+        redis.drip = False  # a healthy Redis on the same address
+        pusher.push(Event.new("news", 1), to="user:1")
 
 
 def test_a_push_nobody_subscribed_to_raises():

@@ -8,9 +8,12 @@ caller 10 to 20 s. Its listener thread waits 1, 2, 4 ... up to 60 s between atte
 reconnect, and what is published meanwhile reaches nobody.
 
 Here, inside :func:`bounded_publish`, the manager publishes through a Redis client of
-our own whose connecting and reading are bounded by a timeout and that does not retry;
-an error, a timeout or Redis's answer that no process is subscribed is recorded for
-the caller (:func:`~flask_events.transports.socketio.push` raises
+our own that does not retry, in a worker thread the caller waits for at most the
+timeout: connecting, sending and Redis's answer together, however slowly Redis
+drips it. Past that, the client is disconnected and dropped, so that no later push
+reads what is left of the answer. An error, the timeout or Redis's answer that no
+process is subscribed is recorded for the caller
+(:func:`~flask_events.transports.socketio.push` raises
 :class:`~flask_events.PushFailed`). :func:`listen_promptly` makes a server's listener
 try again every second. Everything else python-socketio publishes (room changes,
 disconnections, the app's own ``emit``) goes its usual way.
@@ -27,7 +30,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -77,8 +80,8 @@ def is_redis(manager: Any) -> bool:
 @contextlib.contextmanager
 def bounded_publish(manager: Any, timeout: Optional[float]) -> Iterator[Publishing]:
     """Within the block, what ``manager`` publishes in this thread (or task) goes
-    through a client that waits at most ``timeout`` seconds to connect and as long for
-    Redis's answer; the yielded :class:`Publishing` tells how it went.
+    through a client, and each publish waits at most ``timeout`` seconds in all
+    (``None``: no limit); the yielded :class:`Publishing` tells how it went.
     """
     _wrap_publish(manager)
     outcome = Publishing(timeout)
@@ -139,11 +142,25 @@ def _wrap_publish(manager: Any) -> None:
             client = clients.get(outcome.timeout)
             if client is None:
                 client = clients.setdefault(outcome.timeout, _client(manager, outcome.timeout))
+            message = manager.json.dumps(data)
             try:
-                receivers = client.publish(manager.channel, manager.json.dumps(data))
+                finished, receivers = _by_deadline(
+                    outcome.timeout, client.publish, manager.channel, message
+                )
             except Exception as exc:  # redis's ConnectionError, TimeoutError...
                 outcome.failure = f"the message queue did not take it ({type(exc).__name__})"
                 outcome.cause = exc
+                return None
+            if not finished:
+                # The worker may be halfway through Redis's answer: no later push may
+                # use that connection. Disconnecting wakes the worker (and fails the
+                # publishes in flight on the same client, stuck on the same Redis).
+                with contextlib.suppress(KeyError):
+                    if clients[outcome.timeout] is client:
+                        del clients[outcome.timeout]
+                client.connection_pool.disconnect()
+                outcome.failure = "the message queue did not take it (TimeoutError)"
+                outcome.cause = TimeoutError(f"Redis took no publish within {outcome.timeout} s")
                 return None
             if not receivers:
                 outcome.failure = "no server process is subscribed to the message queue"
@@ -151,6 +168,38 @@ def _wrap_publish(manager: Any) -> None:
 
         publish._flask_events = True  # type: ignore[attr-defined]
         manager._publish = publish
+
+
+def _by_deadline(
+    timeout: Optional[float], call: Callable[..., Any], *args: Any
+) -> tuple[bool, Any]:
+    """Run ``call(*args)`` in a worker thread and wait for it at most ``timeout``
+    seconds (``None``: in this thread, as long as it takes).
+
+    :returns: ``(True, its result)``, or ``(False, None)`` once ``timeout`` has passed
+        (the worker is left running).
+    :raises Exception: what ``call`` raised in time.
+    """
+    if timeout is None:
+        return True, call(*args)
+    done = threading.Event()
+    ended: list[tuple[bool, Any]] = []
+
+    def work() -> None:
+        try:
+            ended.append((True, call(*args)))
+        except BaseException as exc:  # handed to the caller, if it still waits
+            ended.append((False, exc))
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="flask_events-publish", daemon=True).start()
+    if not done.wait(max(timeout, 0.0)):
+        return False, None
+    returned, value = ended[0]
+    if not returned:
+        raise value
+    return True, value
 
 
 def _client(manager: Any, timeout: Optional[float]) -> Any:

@@ -37,8 +37,8 @@ logger = logging.getLogger("flask_events")
 #: The Socket.IO event name that carries envelopes, both ways.
 MESSAGE = "event"
 
-#: Default of ``EVENTS_PUSH_TIMEOUT``: the most seconds a push through Redis waits to
-#: connect, and as long for Redis's answer.
+#: Default of ``EVENTS_PUSH_TIMEOUT``: the most seconds a push through Redis waits for
+#: Redis in all (connecting, sending and its answer together).
 PUSH_TIMEOUT = 2.0
 
 #: Whether the client asked for an acknowledgement of the message being handled.
@@ -83,9 +83,9 @@ def push(
     room), or to every client of ``namespace`` when ``to`` is ``None``.
 
     With a Redis message queue, the clients of this process get it at once, and the
-    other processes through Redis: connecting to Redis and waiting for its answer
-    take at most ``timeout`` seconds each (``None``: no limit). When Redis cannot be
-    reached, does not answer in time, or answers that no server process is
+    other processes through Redis: connecting to Redis, sending and waiting for its
+    answer take at most ``timeout`` seconds together (``None``: no limit). When Redis
+    cannot be reached, does not answer in time, or answers that no server process is
     subscribed, :class:`~flask_events.PushFailed` is sent to
     :data:`~flask_events.signals.error_noticed` subscribers (transport
     ``"socketio"``; the sender is the current app, ``None`` outside an app context)
@@ -111,8 +111,8 @@ class EventPusher:
     :param message_queue: the URL the servers' ``SocketIO(message_queue=...)`` use,
         e.g. ``"redis://127.0.0.1:6379/0"``.
     :param namespace: the events namespace of the servers.
-    :param timeout: with Redis, the most seconds a push waits to connect, and as
-        long for Redis's answer (``None``: no limit).
+    :param timeout: with Redis, the most seconds a push waits for Redis in all:
+        connecting, sending and its answer together (``None``: no limit).
     """
 
     def __init__(
