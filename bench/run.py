@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import functools
 import os
 import platform
 import re
@@ -176,6 +177,18 @@ def wrk_script(body: bytes) -> str:
     return script.name
 
 
+@functools.cache
+def no_control_socket() -> tuple[str, ...]:
+    """``("--no-control-socket",)`` where this Python's gunicorn has the option (25.1
+    and later; without it each server creates ``~/.gunicorn/gunicorn.ctl``); ``()``
+    before.
+    """
+    from gunicorn.config import KNOWN_SETTINGS
+
+    names = {setting.name for setting in KNOWN_SETTINGS}
+    return ("--no-control-socket",) if "control_socket_disable" in names else ()
+
+
 def gunicorn_command(
     app: str, port: int, options: list[str], chdir: Optional[Path] = None
 ) -> list[str]:
@@ -184,6 +197,7 @@ def gunicorn_command(
         sys.executable,
         "-m",
         "gunicorn",
+        *no_control_socket(),
         *options,
         "--log-level",
         "warning",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import select
 import signal
@@ -152,7 +153,7 @@ def logged_server(
     # (more than one thread would turn a sync worker into a gthread one)
     threads = "4" if kind == "gthread" else "1"
     command = [sys.executable, "-m", "gunicorn", "-k", kind, "-w", "1", "--threads", threads]
-    command += ["--timeout", "10", "-b", f"127.0.0.1:{port}", app]
+    command += ["--timeout", "10", "-b", f"127.0.0.1:{port}", *gunicorn_no_control_socket(), app]
     return serve_logging_to(command, port, log, cwd=cwd)
 
 
@@ -452,3 +453,14 @@ def dripping_redis(interval: float = 0.5, length: int = 40) -> Iterator[Dripping
         yield server
     finally:
         server.stop()
+
+@functools.cache
+def gunicorn_no_control_socket() -> tuple[str, ...]:
+    """``("--no-control-socket",)`` where this Python's gunicorn has the option (25.1
+    and later: otherwise every server would create ``~/.gunicorn/gunicorn.ctl``, a path
+    shared by every test and outside their temporary directories); ``()`` before.
+    """
+    from gunicorn.config import KNOWN_SETTINGS
+
+    names = {setting.name for setting in KNOWN_SETTINGS}
+    return ("--no-control-socket",) if "control_socket_disable" in names else ()

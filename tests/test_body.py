@@ -11,6 +11,7 @@ import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
+import gunicorn
 import pytest
 
 from flask_events.codec import dumps
@@ -41,6 +42,9 @@ MALFORMED_CHUNKED = {
     "huge size": b"f" * 24 + b"\r\n" + BODY,
     "no chunk at all": b"",
 }
+#: Framing gunicorn before 27 (23 was seen) lets through: it hands the app the whole
+#: body, which is then served (the package cannot tell; nothing is lost or leaked).
+LENIENT_BEFORE_GUNICORN_27 = {"missing end of trailers", "chunk-extension garbage"}
 
 
 def status_and_event(answer: bytes) -> tuple[bytes, dict]:
@@ -67,10 +71,14 @@ def exchange_without_trace(server: tuple[int, Path], request: bytes) -> bytes:
     return answer
 
 
-@pytest.mark.parametrize("body", MALFORMED_CHUNKED.values(), ids=MALFORMED_CHUNKED.keys())
-def test_a_malformed_chunked_body_is_bad_protocol_never_a_500(server, body):
-    answer = exchange_without_trace(server, CHUNKED + CLOSE + body)
+@pytest.mark.parametrize("case", MALFORMED_CHUNKED)
+def test_a_malformed_chunked_body_is_bad_protocol_never_a_500(request, server, case):
+    answer = exchange_without_trace(server, CHUNKED + CLOSE + MALFORMED_CHUNKED[case])
     status, event = status_and_event(answer)
+    kind = request.node.callspec.params["server"]
+    if kind != "werkzeug" and gunicorn.version_info < (27,) and case in LENIENT_BEFORE_GUNICORN_27:
+        assert status == b"HTTP/1.1 200 OK" and event["name"] == "echo:response"
+        return
     # the dev server reads a huge chunk as data: the limit answers first
     assert status in (b"HTTP/1.1 200 OK", b"HTTP/1.1 413 REQUEST ENTITY TOO LARGE")
     assert event["name"] == "badProtocol"
