@@ -36,7 +36,8 @@ setup(
     extras_require={
         "pydantic": ["pydantic>=2"],
         "socketio": ["flask-socketio>=5.3"],
-        "redis": ["flask-socketio>=5.3", "redis>=4"],
+        # 5.10: a push reaches the pushing process's own clients before Redis is asked
+        "redis": ["flask-socketio>=5.3", "python-socketio>=5.10", "redis>=4"],
         "prometheus": ["prometheus-client>=0.17"],
         "opentelemetry": ["opentelemetry-api>=1.20", "opentelemetry-sdk>=1.20"],
         "test": [
@@ -51,7 +52,7 @@ setup(
             "playwright>=1.40",  # drives Debian's chromium; never downloads a browser
             "websocket-client>=1.6",
             "flask-socketio>=5.3",
-            "python-socketio[client]>=5.8",
+            "python-socketio[client]>=5.10",
             "redis>=4",
             "prometheus-client>=0.17",
             "opentelemetry-api>=1.20",

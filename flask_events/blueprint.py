@@ -6,7 +6,7 @@ import os
 from typing import Any, Callable, Optional, TypeVar
 
 from flask import Blueprint as FlaskBlueprint
-from flask import Flask, Response, current_app, jsonify, render_template, url_for
+from flask import Flask, Response, current_app, has_app_context, jsonify, render_template, url_for
 from flask.blueprints import BlueprintSetupState
 from flask_smorest import Blueprint as SmorestBlueprint
 
@@ -16,6 +16,7 @@ from .dispatch import Dispatcher, Settings
 from .event import Event
 from .http import events_view_for
 from .registry import HandlerSpec, Registry
+from .transports.socketio import PUSH_TIMEOUT, push
 
 __all__ = ["DEFAULT_CONFIG", "EventsBlueprint"]
 
@@ -42,9 +43,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # Most events handled at once on one WebSocket or Socket.IO connection; more are
     # answered <name>:error (TOO_MANY_IN_FLIGHT) without running.
     "EVENTS_SOCKET_MAX_IN_FLIGHT": 100,
-    # Seconds a push through a Redis message queue may wait to connect, and as long
-    # for Redis's answer; past that it raises PushFailed. None: no limit.
-    "EVENTS_PUSH_TIMEOUT": 2.0,
+    # Seconds a push through a Redis message queue may take to connect, send and get
+    # Redis's answer, together; past that it raises PushFailed. None: no limit.
+    "EVENTS_PUSH_TIMEOUT": PUSH_TIMEOUT,
 }
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
@@ -255,10 +256,6 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
             :data:`~flask_events.signals.error_noticed`. Clients of this process
             got the event all the same.
         """
-        from flask import has_app_context
-
-        from .transports.socketio import push
-
         socketio = socketio if socketio is not None else current_app.extensions["socketio"]
         timeout = DEFAULT_CONFIG["EVENTS_PUSH_TIMEOUT"]
         if has_app_context():

@@ -19,9 +19,7 @@ from flask import Flask
 from flask_socketio import SocketIO
 
 from flask_events import Event, EventPusher, EventsBlueprint, PushFailed
-from flask_events.blueprint import DEFAULT_CONFIG
 from flask_events.testing import record_signals
-from flask_events.transports import socketio as transport
 from flask_events.transports.message_queue import is_redis, listen_promptly
 
 from .servers import controlled_redis, dripping_redis, flask_server
@@ -79,10 +77,7 @@ def cluster():
             yield redis, base
 
 
-def test_the_config_default_is_the_transport_default():
-    assert DEFAULT_CONFIG["EVENTS_PUSH_TIMEOUT"] == transport.PUSH_TIMEOUT
-
-
+@pytest.mark.e2e
 def test_a_push_while_redis_is_stopped_raises_and_is_noticed(cluster):
     redis, base = cluster
     app = make_app(redis.url)
@@ -111,6 +106,7 @@ def test_a_push_while_redis_is_stopped_raises_and_is_noticed(cluster):
         redis.start()
 
 
+@pytest.mark.e2e
 def test_a_push_while_redis_hangs_returns_within_the_timeout(cluster):
     redis, _ = cluster
     app = make_app(redis.url, timeout=1.0)
@@ -129,6 +125,7 @@ def test_a_push_while_redis_hangs_returns_within_the_timeout(cluster):
         app.blueprints["events"].push(Event.new("news", 1), to="user:1")
 
 
+@pytest.mark.e2e
 def test_a_push_to_a_redis_dripping_its_answer_gives_up_at_the_timeout():
     """The timeout bounds the whole publish, not each read: Redis answering one byte
     every 0.5 s (a 40-byte answer: 20 s) does not keep a push with timeout 1 for long.
@@ -146,12 +143,14 @@ def test_a_push_to_a_redis_dripping_its_answer_gives_up_at_the_timeout():
         pusher.push(Event.new("news", 1), to="user:1")
 
 
+@pytest.mark.e2e
 def test_a_push_nobody_subscribed_to_raises():
     with controlled_redis() as redis:  # a Redis no server listens to
         with pytest.raises(PushFailed, match="no server process is subscribed"):
             EventPusher(redis.url).push(Event.new("news", 1), to="user:1")
 
 
+@pytest.mark.e2e
 def test_after_redis_comes_back_pushes_are_delivered_again_and_none_is_lost(cluster):
     """Every push that returns was delivered, and delivery resumes within seconds."""
     redis, base = cluster
@@ -184,6 +183,7 @@ def test_after_redis_comes_back_pushes_are_delivered_again_and_none_is_lost(clus
     assert first_returned_at - restarted < 5  # about 1 s; python-socketio alone: 7 s
 
 
+@pytest.mark.e2e
 def test_a_server_listener_tries_again_every_second_and_warns_once(caplog):
     import redis as redis_py
 

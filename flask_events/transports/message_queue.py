@@ -19,8 +19,8 @@ try again every second. Everything else python-socketio publishes (room changes,
 disconnections, the app's own ``emit``) goes its usual way.
 
 Both lean on private methods of python-socketio's ``RedisManager`` (``_publish``,
-``_redis_connect``, ``_redis_listen_with_retries``; python-socketio 5.x, tested with
-5.18): it has no public hook for either. When they are missing, pushes and the
+``_redis_connect``, ``_redis_listen_with_retries``; present from python-socketio 5.9
+on, tested with 5.18): it has no public hook for either. When they are missing, pushes and the
 listener behave as python-socketio makes them, and a warning says so.
 """
 

@@ -16,7 +16,7 @@ import logging
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Optional
 
-from flask import current_app
+from flask import current_app, has_app_context
 
 from ..codec import dumps, loads
 from ..errors import BadProtocol, PushFailed
@@ -144,8 +144,6 @@ def _manager(socketio: SocketIO) -> Any:
 
 def _current_app_or_none() -> Any:
     """The current app (a signal's sender), or ``None`` outside an app context."""
-    from flask import has_app_context
-
     return current_app._get_current_object() if has_app_context() else None  # type: ignore[attr-defined]
 
 
