@@ -232,13 +232,15 @@ def controlled_redis() -> Iterator[RedisControl]:
 RawAnswer = Callable[[socket.socket, threading.Event], None]
 
 
-def _read_raw_request(conn: socket.socket) -> None:
-    """Read one HTTP request's head and its Content-Length bytes of body."""
+def _read_raw_request(conn: socket.socket) -> bytes:
+    """Read one HTTP request's head and its Content-Length bytes of body; return the
+    head (empty when the client closed first).
+    """
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = conn.recv(65536)
         if not chunk:
-            return
+            return b""
         data += chunk
     head, _, body = data.partition(b"\r\n\r\n")
     length = 0
@@ -249,14 +251,16 @@ def _read_raw_request(conn: socket.socket) -> None:
     while len(body) < length:
         chunk = conn.recv(65536)
         if not chunk:
-            return
+            break
         body += chunk
+    return head
 
 
 @contextlib.contextmanager
-def raw_http_server(answer: RawAnswer) -> Iterator[str]:
+def raw_http_server(answer: RawAnswer, heads: Optional[list[bytes]] = None) -> Iterator[str]:
     """Serve ``answer`` to every request, each connection in its own thread, on a free
     loopback port; yield the base URL; then stop every thread (within a few seconds).
+    Each request's head (request line and headers) is appended to ``heads`` when given.
     """
     stop = threading.Event()
     listener = socket.create_server(("127.0.0.1", 0))
@@ -267,7 +271,9 @@ def raw_http_server(answer: RawAnswer) -> Iterator[str]:
     def handle(conn: socket.socket) -> None:
         with conn, contextlib.suppress(OSError):
             conn.settimeout(10)
-            _read_raw_request(conn)
+            head = _read_raw_request(conn)
+            if heads is not None:
+                heads.append(head)
             answer(conn, stop)
 
     def accept() -> None:

@@ -13,6 +13,7 @@ import time
 import tracemalloc
 import zlib
 
+import httpcore
 import pytest
 
 from flask_events import (
@@ -25,8 +26,10 @@ from flask_events import (
     ResponseTooLarge,
     UnexpectedStatus,
 )
+from flask_events.client_limits import _DeadlineBackend
 
 from .servers import (
+    free_port,
     raw_drip,
     raw_head,
     raw_http_server,
@@ -223,3 +226,139 @@ def test_no_limit_with_none(send):
         with pytest.raises(ResponseTooLarge):
             send(url)
         assert len(send(url, max_response_size=None).payload["blob"]) == 10 * MiB
+
+
+# Regressions of the hardening (the proxy of the environment, old httpcore, timeout=None,
+# raw deflate, the words of InvalidResponse)
+
+
+@pytest.fixture
+def proxy_env(monkeypatch):
+    """Set the proxy variables of the environment: ``proxy_env(http=..., no=...)``."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+    def set_env(**values):
+        for name, value in values.items():
+            monkeypatch.setenv(f"{name.upper()}_PROXY", value)
+
+    return set_env
+
+
+def test_the_proxy_of_the_environment_is_used(send, proxy_env):
+    target = f"http://127.0.0.1:{free_port()}"  # nobody listens: reached only by the proxy
+    heads = []
+    with raw_http_server(answer(EVENT), heads) as proxy:
+        proxy_env(http=proxy)
+        assert send(target).payload == {"pong": True}
+    assert heads[0].split(b"\r\n")[0] == f"POST {target}/events HTTP/1.1".encode()
+
+
+def test_the_deadline_holds_through_the_proxy(send, proxy_env):
+    target = f"http://127.0.0.1:{free_port()}"
+    drip = raw_drip(raw_head(content_length=len(EVENT)) + EVENT, 0.25)  # the head too
+    with raw_http_server(drip) as proxy:
+        proxy_env(http=proxy)
+        started = time.monotonic()
+        with pytest.raises(RequestTimeout):
+            send(target, timeout=1.0)
+        assert time.monotonic() - started < 5  # the drip would take about 45 s
+
+
+def test_no_proxy_is_respected(send, proxy_env):
+    heads = []
+    with raw_http_server(answer(EVENT)) as url, raw_http_server(answer(b"{}"), heads) as proxy:
+        proxy_env(http=proxy, no="127.0.0.1")
+        assert send(url).payload == {"pong": True}
+    assert heads == []
+
+
+class BackendWithoutSocketOptions(httpcore.NetworkBackend):
+    """A network backend with the connect_tcp of httpcore 0.17.1 and older."""
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None):
+        return httpcore.SyncBackend().connect_tcp(host, port, timeout, local_address)
+
+
+def test_the_deadline_backend_passes_socket_options_only_when_given():
+    backend = _DeadlineBackend(BackendWithoutSocketOptions())
+    with raw_http_server(answer(EVENT)) as url:
+        with httpcore.ConnectionPool(network_backend=backend) as pool:
+            response = pool.request("POST", f"{url}/events", content=b"{}")
+    assert json.loads(response.content) == json.loads(EVENT)
+
+
+def test_timeout_none_means_no_timeout(send):
+    body = raw_head(content_length=len(EVENT)) + EVENT
+    with raw_http_server(raw_drip(body, 0.05, start=len(body) - 10)) as url:
+        assert send(url, timeout=None).payload == {"pong": True}
+
+
+@pytest.mark.parametrize("client_timeout", [None, 1.0])
+def test_a_timeout_per_call_wins_and_none_per_call_is_the_clients(client_timeout):
+    with raw_http_server(raw_stall()) as url:
+        with EventsClient(f"{url}/events", timeout=client_timeout) as client:
+            started = time.monotonic()
+            with pytest.raises(RequestTimeout):
+                if client_timeout is None:
+                    client.send("ping", 1, timeout=1.0)
+                else:
+                    client.send("ping", 1, timeout=None)
+            assert time.monotonic() - started < 5
+
+
+def raw_deflate(data):
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return compressor.compress(data) + compressor.flush()
+
+
+def chunked(*pieces):
+    """A whole chunked 200 answer, one chunk per piece (each read apart by the client)."""
+    body = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in pieces)
+    return raw_send(
+        raw_head(transfer_encoding="chunked", **{"content_encoding": "deflate"})
+        + body
+        + b"0\r\n\r\n"
+    )
+
+
+def test_a_raw_deflate_answer_is_decompressed(send):
+    with raw_http_server(answer(raw_deflate(EVENT), content_encoding="deflate")) as url:
+        assert send(url).payload == {"pong": True}
+
+
+@pytest.mark.parametrize("compress", [raw_deflate, zlib.compress], ids=["raw", "zlib"])
+def test_a_deflate_answer_split_after_its_first_byte_is_decompressed(send, compress):
+    body = compress(EVENT)
+    with raw_http_server(chunked(body[:1], body[1:])) as url:
+        assert send(url).payload == {"pong": True}
+
+
+def test_a_raw_deflate_bomb_is_cut_at_the_limit(send):
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    bomb = b"".join(compressor.compress(bytes(MiB)) for _ in range(64)) + compressor.flush()
+    with raw_http_server(answer(bomb, content_encoding="deflate")) as url:
+        assert_read_in_little_memory(send, url)
+
+
+def test_a_deflate_body_that_is_not_deflate_is_an_invalid_response(send):
+    with raw_http_server(answer(b"\xff" * 64, content_encoding="deflate")) as url:
+        with pytest.raises(InvalidResponse, match="undecodable"):
+            send(url)
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"not json", "JSON is malformed"),
+        (b"[1]", "expected a JSON object, got an array"),
+        (b"{}", "Property 'name' is required"),
+    ],
+)
+def test_an_invalid_answer_is_described_as_an_answer(send, body, reason):
+    with raw_http_server(answer(body)) as url:
+        with pytest.raises(InvalidResponse) as info:
+            send(url)
+    assert str(info.value).startswith("the answer is not a valid event: ")
+    assert reason in str(info.value) and "request" not in str(info.value)
