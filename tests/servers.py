@@ -460,6 +460,7 @@ def dripping_redis(interval: float = 0.5, length: int = 40) -> Iterator[Dripping
     finally:
         server.stop()
 
+
 @functools.cache
 def gunicorn_no_control_socket() -> tuple[str, ...]:
     """``("--no-control-socket",)`` where this Python's gunicorn has the option (25.1

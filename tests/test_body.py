@@ -71,6 +71,7 @@ def exchange_without_trace(server: tuple[int, Path], request: bytes) -> bytes:
     return answer
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("case", MALFORMED_CHUNKED)
 def test_a_malformed_chunked_body_is_bad_protocol_never_a_500(request, server, case):
     answer = exchange_without_trace(server, CHUNKED + CLOSE + MALFORMED_CHUNKED[case])
@@ -89,6 +90,7 @@ def test_a_malformed_chunked_body_is_bad_protocol_never_a_500(request, server, c
         assert message.startswith("the body could not be read: ") or message == SHORT
 
 
+@pytest.mark.e2e
 def test_a_well_formed_chunked_body_is_served(server):
     answer = exchange_without_trace(
         server, CHUNKED + CLOSE + SIZE + b"\r\n" + BODY + b"\r\n0\r\n\r\n"
@@ -97,6 +99,7 @@ def test_a_well_formed_chunked_body_is_served(server):
     assert status == b"HTTP/1.1 200 OK" and event["name"] == "echo:response"
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("sent", [BODY, BODY[:20], b""], ids=["valid JSON", "cut", "none"])
 def test_a_body_shorter_than_its_content_length_is_bad_protocol(server, sent):
     """The client half-closes after fewer bytes than it declared."""
@@ -106,6 +109,7 @@ def test_a_body_shorter_than_its_content_length_is_bad_protocol(server, sent):
     assert event["payload"]["parameters"]["message"] == SHORT
 
 
+@pytest.mark.e2e
 def test_a_body_of_exactly_its_content_length_is_served(server):
     head = b"POST /events HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n" % len(BODY)
     status, event = status_and_event(exchange_without_trace(server, head + CLOSE + BODY))

@@ -58,6 +58,7 @@ def test_send_with_identity_and_an_error_exits_1(runner):
     assert bad.exit_code == 2 and "Invalid value" in bad.output
 
 
+@pytest.mark.e2e
 def test_send_to_a_remote_endpoint(runner):
     with flask_server("example_app") as base:
         result = runner.invoke(
@@ -99,6 +100,7 @@ def test_unknown_blueprint(runner):
     assert result.exit_code == 2 and "no events blueprint named 'nope'" in result.output
 
 
+@pytest.mark.e2e
 def test_as_a_real_subprocess():
     result = subprocess.run(
         [

@@ -36,6 +36,7 @@ def client(server):
         yield client
 
 
+@pytest.mark.e2e
 def test_success_with_fresh_ids(client):
     answer = client.send("rates:get", 1)
     assert isinstance(answer, Event) and answer.is_success and answer.kind == "response"
@@ -44,6 +45,7 @@ def test_success_with_fresh_ids(client):
     assert again.id != answer.id and again.flow_id != answer.flow_id  # not fixed at import
 
 
+@pytest.mark.e2e
 def test_explicit_ids_and_fields_are_sent(client):
     answer = client.send(
         "account:open",
@@ -59,6 +61,7 @@ def test_explicit_ids_and_fields_are_sent(client):
     assert answer.payload["origin"] == "client" and answer.auth == {}
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("name", "payload", "kind", "code"),
     [
@@ -76,6 +79,7 @@ def test_error_events_are_classified(client, name, payload, kind, code):
     assert (answer.kind, answer.error_code) == (kind, code)
 
 
+@pytest.mark.e2e
 def test_forbidden_and_unprocessable(client):
     account = client.send("account:open", 1, {}, identity={"userId": 1}).payload
     forbidden = client.send("account:get", 1, {"accountId": account["id"]}, identity=USER)
@@ -86,12 +90,14 @@ def test_forbidden_and_unprocessable(client):
     assert short.kind == "unprocessable" and short.error_code == "INSUFFICIENT_FUNDS"
 
 
+@pytest.mark.e2e
 def test_redirect(client):
     account = client.send("account:open", 1, {}, identity=USER).payload
     answer = client.send("account:statement", 1, {"accountId": account["id"]}, identity=USER)
     assert answer.is_redirect and answer.payload["url"].startswith("https://")
 
 
+@pytest.mark.e2e
 def test_timeout_in_seconds(client):
     with pytest.raises(RequestTimeout):
         client.send("test:slow", 1, 2, timeout=0.3)
@@ -104,6 +110,7 @@ def test_connection_refused():
             nowhere.send("rates:get", 1)
 
 
+@pytest.mark.e2e
 def test_non_2xx_with_status_and_body(server):
     with EventsClient(f"{server}/doc", timeout=5) as wrong:
         with pytest.raises(UnexpectedStatus) as info:
@@ -111,18 +118,21 @@ def test_non_2xx_with_status_and_body(server):
     assert info.value.status == 405 and info.value.body and info.value.event is None
 
 
+@pytest.mark.e2e
 def test_413_carries_its_bad_protocol_event(client):
     with pytest.raises(UnexpectedStatus) as info:
         client.send("rates:get", 1, "x" * (1024 * 1024))
     assert info.value.status == 413 and info.value.event.name == "badProtocol"
 
 
+@pytest.mark.e2e
 def test_garbage_body(server):
     with EventsClient(f"{server}/garbage", timeout=5) as garbage:
         with pytest.raises(InvalidResponse):
             garbage.send("rates:get", 1)
 
 
+@pytest.mark.e2e
 def test_async_client(server):
     async def main():
         async with AsyncEventsClient(f"{server}/events", timeout=5) as client:
@@ -135,6 +145,7 @@ def test_async_client(server):
     assert all(answer.is_success for answer in answers)
 
 
+@pytest.mark.e2e
 def test_flow_id_follows_a_call_through_two_real_services(server):
     """A's handler calls B with the client; B sees (and answers with) A's flowId."""
     with flask_server("tests.doc_app", {"FLASK_RATES_SERVICE_URL": f"{server}/events"}) as a:

@@ -38,6 +38,8 @@ from .servers import (
     raw_stream,
 )
 
+pytestmark = pytest.mark.e2e  # its deadline tests wait out real timeouts (about 16 s)
+
 MiB = 1024 * 1024
 EVENT = json.dumps(
     {

@@ -9,6 +9,8 @@ import pytest
 
 from .servers import flask_server
 
+pytestmark = pytest.mark.e2e
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 if not os.path.exists(CHROMIUM):

@@ -9,6 +9,8 @@ import pytest
 
 from .servers import ROOT
 
+pytestmark = pytest.mark.e2e
+
 pytest.importorskip("sphinx")
 
 

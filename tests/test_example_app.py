@@ -98,6 +98,7 @@ def post(url, body: bytes):
         return error.code, error.headers["Content-Type"], json.loads(error.read())
 
 
+@pytest.mark.e2e
 def test_end_to_end_over_real_http():
     with flask_server("example_app") as base:
         env = envelope(
@@ -128,6 +129,7 @@ def test_end_to_end_over_real_http():
             assert response.status == 200 and b"account:withdraw" in response.read()
 
 
+@pytest.mark.e2e
 def test_body_cut_short_by_the_client_gets_a_bad_protocol_answer():
     """A client that promises more bytes than it sends still gets an event back."""
     with flask_server("example_app") as base:
@@ -151,6 +153,7 @@ def test_body_cut_short_by_the_client_gets_a_bad_protocol_answer():
         )
 
 
+@pytest.mark.e2e
 def test_chunked_body_over_real_http():
     """A body without Content-Length (chunked) is read up to the limit, then refused."""
     with flask_server("example_app") as base:

@@ -122,6 +122,7 @@ def ws_url():
         yield base.replace("http://", "ws://") + "/events/ws"
 
 
+@pytest.mark.e2e
 @settings(
     max_examples=max(10, EXAMPLES // 3),
     deadline=None,

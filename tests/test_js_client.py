@@ -12,6 +12,8 @@ import pytest
 
 from .servers import flask_server
 
+pytestmark = pytest.mark.e2e
+
 JS = Path(__file__).parent / "js"
 
 

@@ -26,6 +26,8 @@ from .servers import flask_server, free_port, serve_logging_to
 from .test_transports import SENDERS
 from .test_websocket import connect as websocket_connection
 
+pytestmark = pytest.mark.e2e
+
 LIMITS = {
     "FLASK_EVENTS_MAX_DEPTH": "8",
     "FLASK_EVENTS_MAX_CONTENT_LENGTH": "4000",

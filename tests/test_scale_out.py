@@ -14,6 +14,8 @@ from .conftest import envelope
 from .servers import ROOT, flask_server, redis_server
 from .test_socketio import call, client, post
 
+pytestmark = pytest.mark.e2e
+
 if shutil.which("redis-server") is None:
     if os.environ.get("CI"):
         pytest.fail("CI must install Debian's redis-server package", pytrace=False)

@@ -11,6 +11,8 @@ import pytest
 
 from .servers import flask_server
 
+pytestmark = pytest.mark.e2e
+
 pytest.importorskip("schemathesis")
 
 

@@ -15,6 +15,8 @@ from flask_events.codec import dumps
 from .conftest import envelope
 from .servers import flask_server
 
+pytestmark = pytest.mark.e2e
+
 NS = "/events"
 
 

@@ -62,6 +62,7 @@ def assert_bad_protocol(answer: Any, message: str, sent: dict[str, Any]) -> None
     assert answer["id"] not in (sent["id"], "") and answer["flowId"] != sent["flowId"]
 
 
+@pytest.mark.e2e
 def test_socketio_several_arguments_are_answered_bad_protocol(socketio_server):
     env = envelope("rates:get")
     with sio_client(socketio_server) as sio:
@@ -77,6 +78,7 @@ def test_socketio_several_arguments_are_answered_bad_protocol(socketio_server):
         assert sio.call("event", env, namespace=NS, timeout=10)["name"] == "rates:get:response"
 
 
+@pytest.mark.e2e
 def test_socketio_binary_attachments_inside_an_envelope_are_bad_protocol(socketio_server):
     env = envelope("rates:get")
     with sio_client(socketio_server) as sio:

@@ -17,6 +17,8 @@ from .conftest import WIRE_KEYS, envelope
 from .servers import flask_server
 from .test_websocket import connect as websocket_connection
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture(scope="module")
 def server():
