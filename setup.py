@@ -30,7 +30,7 @@ setup(
         "flask-sock>=0.7",
         "simple-websocket>=1.0",  # event_class, for the WebSocket connections' readers
         "wsproto>=1.0",  # simple-websocket's engine: its LocalProtocolError on closed sockets
-        "httpx>=0.24",
+        "httpx>=0.25",  # with httpcore 0.18, whose network backend classes the client uses
         "httpcore>=0.18",  # the deadline backend (client_limits.py): NetworkBackend exported
     ],
     extras_require={
