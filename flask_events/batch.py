@@ -8,12 +8,15 @@ sub-event in a copy of the caller's context, so Flask's app and request contexts
 there), ``async def`` handlers concurrently on one event loop. The cap is per batch:
 one client's big batch never makes another's wait. A batch has a time budget
 (``batch_timeout``): sub-events not started when it runs out are answered
-``BATCH_TIMEOUT`` in their slots without running. Transport-free: no Flask import.
+``BATCH_TIMEOUT`` in their slots without running. A sub-event whose response cannot
+be encoded as JSON is answered ``UNSERIALIZABLE_RESPONSE`` in its slot; the other slots
+keep their answers. Transport-free: no Flask import.
 """
 
 from __future__ import annotations
 
 import contextvars
+import logging
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -22,8 +25,9 @@ from typing import Any, NamedTuple, Optional, Union
 import marshmallow as ma
 
 from . import coroutines
+from .codec import dumps
 from .context import current_handling
-from .dispatch import Dispatcher, Settings
+from .dispatch import Dispatcher, Settings, UnserializableResponse
 from .errors import BadProtocol, BadRequest, BatchTimeout
 from .event import (
     Event,
@@ -38,6 +42,8 @@ from .registry import HandlerSpec
 from .signals import error_noticed, event_error_noticed, send
 
 __all__ = ["BatchHandler", "BatchPayload", "EnvelopeSchema"]
+
+logger = logging.getLogger("flask_events")
 
 
 class BatchPayload(ma.Schema):
@@ -124,7 +130,50 @@ class BatchHandler:
             responses = self._run_parallel(slots, workers, budget, sender, transport)
         else:
             responses = [self._run(slot, budget, sender, transport) for slot in slots]
-        return [without_auth(response) for response in responses]
+        responses = [without_auth(response) for response in responses]
+        try:  # the common case: every answer encodes (checked once, for the whole list)
+            dumps(responses)
+        except TypeError:
+            responses = self._encodable(responses, slots, request, sender, transport)
+        return responses
+
+    def _encodable(
+        self, responses: list[Event], slots: list[Slot], batch: Event, sender: Any, transport: str
+    ) -> list[Event]:
+        """``responses`` with each one that cannot be encoded as JSON replaced by its
+        sub-event's ``UNSERIALIZABLE_RESPONSE`` error (logged, and noticed like a
+        failing sub-event); answers built here (``slots`` holding an event) are kept.
+        """
+        encodable = []
+        for response, slot in zip(responses, slots):
+            if not isinstance(slot, Event):
+                try:
+                    dumps(response)
+                except TypeError as error:
+                    response = self._unserializable(slot[1], error, batch, sender, transport)
+            encodable.append(response)
+        return encodable
+
+    @staticmethod
+    def _unserializable(
+        sub: Event, error: TypeError, batch: Event, sender: Any, transport: str
+    ) -> Event:
+        """The answer of a sub-event whose response could not be encoded."""
+        # %r and no traceback: one line, whatever the values; only the error's class
+        # (its message quotes what the payload's objects raised)
+        logger.error(
+            "response to event %r v%r (id=%r, flowId=%r) in batch %r (id=%r) is not"
+            " serializable: %s",
+            sub.name,
+            sub.version,
+            sub.id,
+            sub.flow_id,
+            batch.name,
+            batch.id,
+            type(error).__name__,
+        )
+        send(event_error_noticed, sender, event=sub, error=error, transport=transport)
+        return error_response_event(sub, UnserializableResponse())
 
     def _prepare(self, raw: Any, batch: Event, sender: Any, transport: str) -> Slot:
         """A sub-envelope's slot. Only a JSON object is an envelope: anything else (a
