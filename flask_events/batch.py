@@ -191,16 +191,7 @@ class BatchHandler:
         if spec is None:
             return self.dispatcher._not_found(sub, sender, transport)
         if spec.is_batch:
-            nested = _nested_batch()
-            send(
-                event_error_noticed,
-                sender,
-                event=sub,
-                error=nested,
-                transport=transport,
-                credentials={},  # built here: nothing to scrub
-            )
-            return error_response_event(sub, nested)
+            return self.dispatcher.refused(sub, _nested_batch(), sender, transport)
         return spec, sub
 
     def _run(self, slot: Slot, budget: Budget, sender: Any, transport: str) -> Event:
@@ -224,16 +215,7 @@ class BatchHandler:
     def _timed_out(self, sub: Event, budget: Budget, sender: Any, transport: str) -> Event:
         """The answer of a sub-event whose turn came after the budget ran out."""
         assert budget.timeout is not None
-        error = BatchTimeout(budget.timeout)
-        send(
-            event_error_noticed,
-            sender,
-            event=sub,
-            error=error,
-            transport=transport,
-            credentials={},  # built here: nothing to scrub
-        )
-        return error_response_event(sub, error)
+        return self.dispatcher.refused(sub, BatchTimeout(budget.timeout), sender, transport)
 
     @staticmethod
     def _noticed(

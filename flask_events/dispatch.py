@@ -182,16 +182,7 @@ class Dispatcher:
             request = parse_event(data, max_depth=max_depth)
         except BadProtocol as bad:
             return self.reject(bad, sender=sender, transport=transport)
-        # credentials={}: an error of the transport's own, holding nothing to scrub
-        send(
-            event_error_noticed,
-            sender,
-            event=request,
-            error=error,
-            transport=transport,
-            credentials={},
-        )
-        response = error_response_event(request, error)
+        response = self.refused(request, error, sender, transport)
         return self.encode(request, response, sender=sender, transport=transport)
 
     def dispatch(self, request: Event, *, sender: Any, transport: str = "http") -> Event:
@@ -243,8 +234,15 @@ class Dispatcher:
 
     def _not_found(self, request: Event, sender: Any, transport: str) -> Event:
         error = EventNotFound.for_event(request.name, request.version)
-        # credentials={}: built here from the name and version, nothing to scrub (and an
-        # unknown name must not cost the scrubbing of a large auth)
+        return self.refused(request, error, sender, transport)
+
+    @staticmethod
+    def refused(request: Event, error: EventError, sender: Any, transport: str) -> Event:
+        """The answer to ``request`` for an error Flask-Events built itself (unknown
+        event, a limit, a nested batch), after ``event_error_noticed``. Such an error
+        holds nothing of ``auth``, so it is passed unscrubbed: an unknown name costs no
+        scrubbing of a large ``auth``.
+        """
         send(
             event_error_noticed,
             sender,
