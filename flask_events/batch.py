@@ -172,7 +172,7 @@ class BatchHandler:
             batch.id,
             type(error).__name__,
         )
-        send(event_error_noticed, sender, event=sub, error=error, transport=transport)
+        send(event_error_noticed, sender, event=sub, error=detached(error), transport=transport)
         return error_response_event(sub, UnserializableResponse())
 
     def _prepare(self, raw: Any, batch: Event, sender: Any, transport: str) -> Slot:

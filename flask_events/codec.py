@@ -60,8 +60,18 @@ def dumps(value: Any) -> bytes:
     """
     try:
         return _encode(value)
+    except MemoryError:
+        raise
     except Exception as exc:  # RecursionError included
-        raise TypeError(f"value is not JSON serializable: {exc}") from exc
+        raise TypeError(f"value is not JSON serializable: {_text(exc)}") from exc
+
+
+def _text(error: BaseException) -> str:
+    """``str(error)``, or its class name when even that raises."""
+    try:
+        return str(error)
+    except Exception:
+        return type(error).__name__
 
 
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?')

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from time import perf_counter
 from typing import Any, Callable, Mapping, NamedTuple, Optional, Union
 
-import msgspec
-
 from . import coroutines
 from .codec import dumps
 from .context import _handling
@@ -33,7 +31,7 @@ from .redaction import (
     scrub,
     scrubbed_traceback,
     secret_forms,
-    without_nested_auth,
+    with_nested_auth_cleared,
 )
 from .registry import HandlerSpec, Registry
 from .schemas import PayloadValidationError
@@ -43,8 +41,6 @@ __all__ = ["Dispatcher", "Reply", "Settings", "TooManyInFlight"]
 
 logger = logging.getLogger("flask_events")
 
-#: In an encoded response, a non-empty object under "auth" (see :meth:`Dispatcher.encode`).
-_NESTED_AUTH = b'"auth":{"'
 
 Input = Union[bytes, bytearray, memoryview, str, Mapping[str, Any]]
 
@@ -203,15 +199,10 @@ class Dispatcher:
             response = without_auth(response)
         try:
             body = dumps(response)
-            # Only a non-empty object after "auth": an event inside the payload (the
-            # response's own auth is {}), or a payload key named "auth": look closer.
-            if _NESTED_AUTH in body:
-                response = msgspec.structs.replace(
-                    response, payload=without_nested_auth(response.payload)
-                )
-                body = dumps(response)
+            # events a handler put inside its answer are answered without credentials
+            response, body = with_nested_auth_cleared(response, body)
             return Reply(body, 200, response)
-        except (TypeError, RecursionError) as exc:  # RecursionError: deep nested events
+        except TypeError as exc:
             error: Exception = exc
         # %r and no traceback: one line, whatever the request's values or the error's
         # text (which quotes what the payload's objects raised: scrubbed)
@@ -228,8 +219,8 @@ class Dispatcher:
         fallback = error_response_event(request, UnserializableResponse())
         try:
             return Reply(fallback.to_json(), 500, fallback)
-        except TypeError:  # the request's own ids cannot be written (not from JSON text)
-            fallback = msgspec.structs.replace(fallback, id=random_id(), flow_id=random_id())
+        except TypeError:  # the request's name or ids cannot be written (not JSON text)
+            fallback = Event("error", 1, random_id(), random_id(), fallback.payload)
             return Reply(fallback.to_json(), 500, fallback)
 
     def _not_found(self, request: Event, sender: Any, transport: str) -> Event:

@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator, Optional
 
 import msgspec
 
+from . import codec
 from .errors import EventError, RedactedError
 from .event import Event
 
@@ -32,7 +33,7 @@ __all__ = [
     "scrubbed_error",
     "scrubbed_traceback",
     "secret_forms",
-    "without_nested_auth",
+    "with_nested_auth_cleared",
 ]
 
 #: Strings and numbers of ``auth`` shorter than this (in characters) are not scrubbed:
@@ -115,39 +116,52 @@ def _redact_auth(auth: Any) -> Any:
 
 
 def redacted_response(response: Event) -> Event:
-    """A response as signal subscribers see it: :func:`redacted`, and any event inside
-    its payload with ``auth`` ``{}`` (see :func:`without_nested_auth`), as answered.
+    """A response as signal subscribers see it: as answered (every event inside it
+    with ``auth`` ``{}``, see :func:`with_nested_auth_cleared`), then :func:`redacted`.
+    A response that cannot be encoded (it is answered ``UNSERIALIZABLE_RESPONSE``)
+    is shown with its payload ``"[redacted]"``: it cannot be searched for events.
     """
-    payload = without_nested_auth(response.payload)
-    if payload is not response.payload:
-        response = msgspec.structs.replace(response, payload=payload)
-    return redacted(response)
+    try:
+        cleared = with_nested_auth_cleared(response, codec.dumps(response))
+    except TypeError:
+        cleared = msgspec.structs.replace(response, payload=REDACTED), b""
+    return redacted(cleared[0])
 
 
-def without_nested_auth(value: Any) -> Any:
-    """``value`` with every :class:`~flask_events.Event` inside it — in dicts, lists
-    and tuples at any depth, and in those events' payloads — given ``auth={}``. Itself
-    when no such event holds credentials (nothing is copied then).
+#: What every event inside an encoded event adds: its own ``flowId``.
+_FLOW_ID = b'"flowId":'
+#: A non-empty object under ``"auth"`` in encoded JSON.
+_AUTH_HELD = b'"auth":{"'
+#: The keys that make an object of an encoded answer an event.
+_EVENT_KEYS = ("name", "version", "id", "flowId", "auth")
+
+
+def with_nested_auth_cleared(response: Event, body: bytes) -> tuple[Event, bytes]:
+    """``response`` and its encoding ``body``, with ``auth`` ``{}`` in every event
+    inside it — in its payload, metadata or identity, in any container the encoder
+    writes (dicts, lists, dataclasses, Structs...): every object of the encoded JSON
+    that has an event's keys. Both as given (nothing decoded, one search of ``body``)
+    when it holds no credentials but its own.
     """
-    if isinstance(value, Event):
-        payload = without_nested_auth(value.payload)
-        if value.auth or payload is not value.payload:
-            return msgspec.structs.replace(value, auth={}, payload=payload)
-        return value
-    if isinstance(value, dict):
-        changed: Optional[dict[Any, Any]] = None
-        for key, item in value.items():
-            new = without_nested_auth(item)
-            if new is not item:
-                changed = changed if changed is not None else dict(value)
-                changed[key] = new
-        return value if changed is None else changed
-    if isinstance(value, (list, tuple)):
-        items = [without_nested_auth(item) for item in value]
-        if all(new is old for new, old in zip(items, value)):
-            return value
-        return items if isinstance(value, list) else tuple(items)
-    return value
+    if body.find(_AUTH_HELD) < 0 or body.count(_FLOW_ID) < 2:
+        return response, body
+    decoded = msgspec.json.decode(body)
+    stack = [decoded["payload"], decoded["identity"], decoded["metadata"]]
+    while stack:  # its own stack: nesting cannot exhaust the interpreter's
+        value = stack.pop()
+        if isinstance(value, dict):
+            if value.get("auth") and all(key in value for key in _EVENT_KEYS):
+                value["auth"] = {}
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    response = msgspec.structs.replace(
+        response,
+        payload=decoded["payload"],
+        identity=decoded["identity"],
+        metadata=decoded["metadata"],
+    )
+    return response, codec.dumps(response)
 
 
 def _repr_body(text: str) -> str:

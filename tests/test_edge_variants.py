@@ -6,12 +6,14 @@ forge lines, and push failures kept apart from answered events in the metrics.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import logging
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Optional
 
+import msgspec
 import pytest
 from flask import Flask
 from flask_socketio import SocketIO
@@ -48,6 +50,15 @@ class Unwritable(tzinfo):
         raise LookupError(f"cannot resolve {self.secret}\nforged line")
 
 
+@dataclasses.dataclass
+class Box:
+    inside: Event
+
+
+class Holder(msgspec.Struct):
+    inside: Event
+
+
 @pytest.fixture
 def app() -> Flask:
     events = EventsBlueprint("events", __name__)
@@ -64,6 +75,21 @@ def app() -> Flask:
     @events.handler("receipt", 1)
     def receipt(event: Event) -> Any:
         return {"received": [event], "pair": (1, {"again": event})}
+
+    @events.handler("boxed", 1)
+    def boxed(event: Event) -> Any:
+        return {"box": Box(event), "struct": Holder(event)}
+
+    @events.handler("cause", 1)
+    def cause(event: Event) -> Any:
+        return Event.new("caused", 1, {}, metadata={"cause": event})
+
+    @events.handler("deep", 1)
+    def deep(event: Event) -> Any:
+        value: list[Any] = []
+        for _ in range(600):
+            value = [value]
+        return value
 
     @events.handler("plain:auth:key", 1)
     def plain(event: Event) -> Any:
@@ -106,8 +132,9 @@ def test_socketio_lone_surrogates_are_bad_protocol_and_never_logged(app, caplog)
 
 
 def test_the_not_serializable_log_line_is_one_scrubbed_line(client, caplog):
-    with caplog.at_level(logging.ERROR, logger="flask_events"):
+    with caplog.at_level(logging.ERROR, logger="flask_events"), record_signals() as recorder:
         response = client.post("/events", json=envelope("when", auth=AUTH))
+    assert recorder.calls["finished"][0]["response"].payload == "[redacted]"
     assert response.status_code == 500
     assert response.json["payload"]["code"] == "UNSERIALIZABLE_RESPONSE"
     (record,) = [r for r in caplog.records if "not serializable" in r.getMessage()]
@@ -116,16 +143,25 @@ def test_the_not_serializable_log_line_is_one_scrubbed_line(client, caplog):
     assert TOKEN not in caplog.text and "[redacted]" in record.getMessage()
 
 
-def test_events_inside_an_answer_are_answered_without_their_auth(client):
+@pytest.mark.parametrize("name", ["receipt", "boxed", "cause"])
+def test_events_inside_an_answer_are_answered_without_their_auth(client, name):
+    """In a dict, list or tuple, in a dataclass or a Struct, in metadata: every event
+    inside an answer is answered, and shown to subscribers, with ``"auth": {}``.
+    """
     with record_signals() as recorder:
-        body = client.post("/events", json=envelope("receipt", auth=AUTH)).get_data(as_text=True)
-    assert TOKEN not in body
-    answer = json.loads(body)
-    assert answer["payload"]["received"][0]["auth"] == {}
-    assert answer["payload"]["pair"][1]["again"]["auth"] == {}
+        body = client.post("/events", json=envelope(name, auth=AUTH)).get_data(as_text=True)
+    assert TOKEN not in body and json.dumps(TOKEN)[1:-1] not in body
+    assert body.count('"auth":{}') >= 2  # the answer's own, and the nested event's
     (finished,) = recorder.calls["finished"]
-    assert TOKEN not in repr(finished["response"].payload)
-    assert TOKEN not in repr([e.to_dict() for e in finished["response"].payload["received"]])
+    shown = json.dumps(finished["response"].to_dict(), default=repr)
+    assert TOKEN not in shown and json.dumps(TOKEN)[1:-1] not in shown
+
+
+def test_a_deep_answer_with_a_subscriber_is_answered_as_without(client):
+    with record_signals() as recorder:
+        response = client.post("/events", json=envelope("deep", payload=None))
+    assert response.status_code == 200 and response.json["name"] == "deep:response"
+    assert len(recorder.calls["finished"]) == 1
 
 
 def test_a_payload_key_named_auth_is_kept(client):
@@ -216,3 +252,30 @@ def test_subscribers_of_a_sub_event_cannot_read_the_raw_batch_from_the_context(c
     with event_started.connected_to(look), event_finished.connected_to(look):
         client.post("/events", json=envelope("batch", payload={"events": [sub]}, auth=AUTH))
     assert len(seen) == 4 and seen == [None] * 4
+
+
+def test_encoding_an_object_whose_error_cannot_be_written_is_a_type_error():
+    from flask_events.codec import dumps
+
+    with pytest.raises(TypeError, match="UnprintableError"):
+        dumps(datetime(2026, 1, 1, tzinfo=UnprintableZone()))
+
+
+class UnprintableZone(tzinfo):
+    def utcoffset(self, dt: Optional[datetime]) -> timedelta:
+        raise UnprintableError()
+
+
+class UnprintableError(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+
+def test_a_decoded_envelope_whose_name_cannot_be_written_is_answered(app):
+    """``Dispatcher.handle`` never raises for bad input, even a dict (the public API's
+    third form) holding text that cannot be encoded.
+    """
+    dispatcher = app.blueprints["events"].dispatcher
+    with app.app_context():
+        reply = dispatcher.handle(envelope("a\ud800"), sender=app)
+    assert json.loads(reply.body)["name"] in ("error", "eventNotFound")
