@@ -13,9 +13,11 @@ from flask_smorest import Blueprint as SmorestBlueprint
 from . import docs
 from .batch import BatchHandler, BatchPayload
 from .dispatch import Dispatcher, Settings
+from .errors import EventsError
 from .event import Event
 from .http import events_view_for
 from .registry import HandlerSpec, Registry
+from .state import EventsState, registrations, state_for
 from .transports.socketio import PUSH_TIMEOUT, push
 
 __all__ = ["DEFAULT_CONFIG", "EventsBlueprint"]
@@ -57,6 +59,63 @@ is the list of the sub-events' response events, in input order, failures include
 With ``"parallel": true`` the sub-events run at once. A batch cannot contain a batch."""
 
 
+def _socketio_app(socketio: Any) -> Flask:
+    """The current app, else the app ``socketio`` was created with (Flask-SocketIO keeps
+    it only on its WSGI middleware), else ``None``.
+    """
+    if has_app_context():
+        return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
+    app = getattr(getattr(socketio, "sockio_mw", None), "flask_app", None)
+    if app is None:
+        raise EventsError(
+            "attach_socketio() cannot tell the app: pass app=, or call it in an app "
+            "context, or after SocketIO(app) / socketio.init_app(app)"
+        )
+    return app  # type: ignore[no-any-return]
+
+
+def _qualname(func: Any) -> str:
+    """``module.function`` of a declared function, for messages."""
+    module = getattr(func, "__module__", None) or "?"
+    return f"{module}.{getattr(func, '__qualname__', None) or func!r}"
+
+
+def _rules_of(app: Flask, name: str) -> list[Any]:
+    """The URL rules that the registration ``name`` of a blueprint added to ``app``."""
+    prefix = name + "."
+    return [
+        rule
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith(prefix) and "." not in rule.endpoint[len(prefix) :]
+    ]
+
+
+def _check_collisions(app: Flask, name: str, ours: list[Any]) -> None:
+    """Refuse a registration whose routes another view of ``app`` serves already (two
+    events blueprints at one URL, say): werkzeug would silently serve only the first.
+
+    :raises EventsError: naming both endpoints and the URL.
+    """
+
+    def key(rule: Any) -> tuple[Any, ...]:
+        return (rule.rule, rule.subdomain, rule.host, rule.websocket)
+
+    others: dict[tuple[Any, ...], list[Any]] = {}
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith(name + "."):
+            others.setdefault(key(rule), []).append(rule)
+    for mine in ours:
+        if mine.endpoint == f"{name}.static":  # the same files, whoever serves them
+            continue
+        for rule in others.get(key(mine), ()):
+            if (mine.methods or set()) & (rule.methods or set()) - {"HEAD", "OPTIONS"}:
+                raise EventsError(
+                    f"events blueprint {name!r} would serve {rule.rule!r} "
+                    f"({mine.endpoint}), which {rule.endpoint!r} serves already on app "
+                    f"{app.name!r}: give one of them another url_prefix"
+                )
+
+
 class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
     """A blueprint that serves events: ``POST <prefix>/events`` and its documentation
     (``GET <prefix>/doc``, ``/doc.json`` and ``/openapi.json``).
@@ -91,8 +150,6 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         kwargs.setdefault("static_url_path", "/events-static")
         super().__init__(name, import_name, **kwargs)
         self.registry = Registry()
-        #: The Socket.IO namespace given to :meth:`attach_socketio`.
-        self.socketio_namespace = "/events"
         self.dispatcher = Dispatcher(self.registry, _settings)
         events_view = events_view_for(self.dispatcher)
         events_rule = events_url.rstrip("/") or "/"
@@ -199,7 +256,15 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         does not run), and returns the principal, which the handler reads as
         ``current_handling().principal``. Batch sub-events are authenticated one by
         one, each with its own ``auth``. The function is returned unchanged.
+
+        :raises EventsError: the blueprint has an authenticator already.
         """
+        existing = self.dispatcher.authenticator
+        if existing is not None:
+            raise EventsError(
+                f"events blueprint {self.name!r} has an authenticator already, "
+                f"{_qualname(existing)}; cannot also declare {_qualname(func)}"
+            )
         self.dispatcher.authenticator = func
         return func
 
@@ -229,38 +294,107 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
             public=public,
         )
 
-    def attach_socketio(self, socketio: Any, namespace: str = "/events") -> None:
+    def attach_socketio(
+        self,
+        socketio: Any,
+        namespace: str = "/events",
+        *,
+        app: Optional[Flask] = None,
+        name: Optional[str] = None,
+    ) -> None:
         """Serve these events on ``namespace`` of a Flask-SocketIO ``SocketIO``.
 
         Clients emit ``event`` with an envelope and get the response event as the
         acknowledgement (or emitted back as ``event`` without one); :meth:`push` sends
-        events to them. Call it once per ``SocketIO`` (per app).
+        events to them. The binding belongs to one registration of the blueprint on
+        one app (kept in ``app.extensions["events"]``): register the blueprint first.
+
+        :param app: the app; by default the current app, else the app ``socketio``
+            was created with (``SocketIO(app)`` or ``socketio.init_app(app)``).
+        :param name: the registration's full dotted name, when the blueprint is
+            registered on the app more than once.
+        :raises EventsError: the blueprint is not registered on the app, or this
+            registration is attached already, or ``namespace`` of ``socketio`` is
+            served already (by another events blueprint or the app's own ``event``
+            handler).
         """
         from .transports.socketio import bind_socketio
 
+        state = state_for(self, app if app is not None else _socketio_app(socketio), name=name)
+        if state.socketio is not None:
+            raise EventsError(
+                f"events blueprint {state.name!r} is attached already, to namespace "
+                f"{state.namespace!r}; cannot also attach it to {namespace!r}"
+            )
         bind_socketio(self.dispatcher, socketio, namespace)
-        self.socketio_namespace = namespace
+        state.socketio, state.namespace = socketio, namespace
 
-    def push(self, event: Event, to: Optional[str] = None, *, socketio: Any = None) -> None:
+    def push(
+        self,
+        event: Event,
+        to: Optional[str] = None,
+        *,
+        socketio: Any = None,
+        namespace: Optional[str] = None,
+    ) -> None:
         """Send ``event`` to Socket.IO clients: one client (its sid), a room, or every
         client of the namespace (``to=None``). ``auth`` is never sent.
 
-        Works inside a request or any app context (it uses the app's ``SocketIO``), or
-        anywhere with ``socketio`` given. With a message queue, the client may be
-        connected to any server process; see also :class:`~flask_events.EventPusher`.
-        Delivery is at most once (see :doc:`transports`).
+        Inside an app context (a request, a CLI command, ``app.app_context()``) it
+        uses the ``SocketIO`` and namespace this blueprint is attached to on the
+        current app; anywhere else give ``socketio`` (and ``namespace``, ``"/events"``
+        by default). With a message queue, the client may be connected to any server
+        process; see also :class:`~flask_events.EventPusher`. Delivery is at most
+        once (see :doc:`transports`).
 
+        :raises EventsError: inside an app context where the blueprint is not
+            attached to a ``SocketIO`` (and ``socketio`` is not given), or is
+            attached more than once (and ``namespace`` is not given); outside one
+            without ``socketio``.
         :raises ~flask_events.PushFailed: with a Redis message queue, Redis could not
             be reached, did not answer within ``EVENTS_PUSH_TIMEOUT`` seconds, or no
             server process is subscribed to it; also sent to
             :data:`~flask_events.signals.error_noticed`. Clients of this process
             got the event all the same.
         """
-        socketio = socketio if socketio is not None else current_app.extensions["socketio"]
         timeout = DEFAULT_CONFIG["EVENTS_PUSH_TIMEOUT"]
         if has_app_context():
-            timeout = current_app.config.get("EVENTS_PUSH_TIMEOUT", timeout)
-        push(socketio, event, to=to, namespace=self.socketio_namespace, timeout=timeout)
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+            timeout = app.config.get("EVENTS_PUSH_TIMEOUT", timeout)
+            if socketio is None or namespace is None:
+                state = self._attached(app, socketio, namespace)
+                socketio, namespace = state.socketio, state.namespace
+        elif socketio is None:
+            raise EventsError(
+                f"events blueprint {self.name!r}: push() outside an app context needs "
+                "socketio= (and namespace=)"
+            )
+        push(socketio, event, to=to, namespace=namespace or "/events", timeout=timeout)
+
+    def _attached(self, app: Flask, socketio: Any, namespace: Optional[str]) -> EventsState:
+        """The registration on ``app`` attached to ``socketio`` / ``namespace`` (each
+        ``None``: any); there must be exactly one.
+        """
+        attached = [
+            state
+            for state in registrations(app).values()
+            if state.blueprint is self
+            and state.socketio is not None
+            and (socketio is None or state.socketio is socketio)
+            and (namespace is None or state.namespace == namespace)
+        ]
+        if len(attached) == 1:
+            return attached[0]
+        if not attached:
+            raise EventsError(
+                f"events blueprint {self.name!r} is not attached to a SocketIO on app "
+                f"{app.name!r}: call attach_socketio() first"
+            )
+        names = ", ".join(f"{s.name} ({s.namespace})" for s in attached)
+        raise EventsError(
+            f"events blueprint {self.name!r} is attached more than once on app "
+            f"{app.name!r} ({names}): pass namespace= to push()"
+        )
 
     def _on_register(self, state: BlueprintSetupState) -> None:
         app = state.app
@@ -277,7 +411,11 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         limit = app.config["EVENTS_WEBSOCKET_MAX_MESSAGE_SIZE"]
         if limit is not None:
             options.setdefault("max_message_size", 4 * limit + 1024)
-        app.extensions.setdefault("events", {})[state.name] = self
+        name = f"{state.name_prefix}.{state.name}".lstrip(".")
+        registered = registrations(app)
+        urls = _rules_of(app, name)
+        _check_collisions(app, name, urls)
+        registered[name] = EventsState(self, name, {rule.endpoint: rule.rule for rule in urls})
         if "events" not in app.cli.commands:
             from .cli import events_cli
 

@@ -18,14 +18,18 @@ from flask.cli import AppGroup
 from .client import EventsClient, EventsClientError
 from .codec import dumps, loads
 from .event import Event, parse_event, random_id
+from .state import EventsState, registrations
 
 __all__ = ["events_cli"]
 
 events_cli = AppGroup("events", help="Work with the app's events (Flask-Events).")
 
 
-def _blueprints(name: Optional[str]) -> dict[str, Any]:
-    registered: dict[str, Any] = current_app.extensions.get("events", {})
+def _blueprints(name: Optional[str]) -> dict[str, EventsState]:
+    """The app's events blueprints by full dotted name (``parent.child`` when nested),
+    or only the one named.
+    """
+    registered = registrations(current_app)
     if name is None:
         return registered
     if name not in registered:
@@ -34,7 +38,10 @@ def _blueprints(name: Optional[str]) -> dict[str, Any]:
 
 
 blueprint_option = click.option(
-    "--blueprint", "blueprint", default=None, help="Only this events blueprint (its name)."
+    "--blueprint",
+    "blueprint",
+    default=None,
+    help="Only this events blueprint (its full dotted name, as in url_for).",
 )
 
 
@@ -42,8 +49,8 @@ blueprint_option = click.option(
 @blueprint_option
 def list_events(blueprint: Optional[str]) -> None:
     """Every event: name, version, handler, schemas and the first line of its doc."""
-    for registered, events in _blueprints(blueprint).items():
-        for spec in events.registry:
+    for registered, state in _blueprints(blueprint).items():
+        for spec in state.blueprint.registry:
             schemas = " -> ".join(s.name if s else "-" for s in (spec.input, spec.output))
             flags = "".join(
                 f" [{flag}]"
