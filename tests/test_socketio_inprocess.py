@@ -54,5 +54,5 @@ def test_push_to_everyone_from_outside_a_request(app):
 def test_push_with_an_explicit_socketio_and_no_app_context(app):
     sio = connect(app)
     socketio = app.extensions["test_socketio"]
-    app.blueprints["events"].push(Event.new("news", 1), socketio=socketio)
+    app.blueprints["events"].push(Event.new("news", 1), socketio=socketio, namespace="/ev")
     assert sio.get_received("/ev")[0]["args"][0]["name"] == "news"
