@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Callable, Optional, TypeVar, Union
 
 from flask import Blueprint as FlaskBlueprint
 from flask import Flask, Response, current_app, has_app_context, jsonify, render_template, url_for
@@ -19,6 +19,7 @@ from .http import events_view_for
 from .registry import HandlerSpec, Registry
 from .state import EventsState, registrations, state_for
 from .transports.socketio import PUSH_TIMEOUT, push
+from .transports.websocket import websocket_view_for
 
 __all__ = ["DEFAULT_CONFIG", "EventsBlueprint"]
 
@@ -42,9 +43,14 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "EVENTS_MAX_DEPTH": 128,
     # Largest WebSocket message accepted, in bytes; larger: badProtocol, close 1009.
     "EVENTS_WEBSOCKET_MAX_MESSAGE_SIZE": 1024 * 1024,
+    # Seconds between the server's pings on a WebSocket connection; None: no pings.
+    "EVENTS_WEBSOCKET_PING_INTERVAL": 25,
     # Most events handled at once on one WebSocket or Socket.IO connection; more are
     # answered <name>:error (TOO_MANY_IN_FLIGHT) without running.
     "EVENTS_SOCKET_MAX_IN_FLIGHT": 100,
+    # Let a handler's unexpected exception propagate out of the request instead of
+    # answering <name>:error; None: when app.testing.
+    "EVENTS_PROPAGATE_EXCEPTIONS": None,
     # Seconds a push through a Redis message queue may take to connect, send and get
     # Redis's answer, together; past that it raises PushFailed. None: no limit.
     "EVENTS_PUSH_TIMEOUT": PUSH_TIMEOUT,
@@ -150,7 +156,7 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         kwargs.setdefault("static_url_path", "/events-static")
         super().__init__(name, import_name, **kwargs)
         self.registry = Registry()
-        self.dispatcher = Dispatcher(self.registry, _settings)
+        self.dispatcher = Dispatcher(self.registry, _settings, scope=_app_context)
         events_view = events_view_for(self.dispatcher)
         events_rule = events_url.rstrip("/") or "/"
         self.add_url_rule(events_rule, "events", events_view, methods=["POST"])
@@ -168,9 +174,11 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
             )
         self.websocket_url = websocket_url
         if websocket_url is not None:
-            from .transports.websocket import add_websocket_route
-
-            add_websocket_route(self, websocket_url)
+            # Flask's own add_url_rule: flask-smorest's would put it in an Api's spec.
+            websocket_view = websocket_view_for(self.dispatcher)
+            FlaskBlueprint.add_url_rule(
+                self, websocket_url, "events_websocket", websocket_view, websocket=True
+            )
         self.record(self._on_register)
 
     # -- registration ----------------------------------------------------------
@@ -267,6 +275,41 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
             )
         self.dispatcher.authenticator = func
         return func
+
+    def errorhandler(self, code_or_exception: Union[type[Exception], int]) -> Callable[[F], F]:
+        """Decorator: answer what this blueprint's event handlers raise, as Flask's
+        ``errorhandler`` does for views — for the events of this blueprint only
+        (batch sub-events included), not for its other routes.
+
+        ``func(error)`` gets the exception raised by a handler, the authenticator or
+        an input or output schema — an :class:`~flask_events.EventError` and an
+        ``HTTPException`` too — and returns or raises an
+        :class:`~flask_events.EventError` (answered ``<name>:<type>``), or returns
+        an :class:`~flask_events.Event` (sent as is). The handler declared for the
+        most specific class of the exception is chosen (along its MRO); a status
+        (``404``) matches an ``HTTPException`` with that status. If ``func`` raises
+        anything else, it is logged and answered ``<name>:error``
+        (``UNHANDLED_ERROR``), or propagated (``EVENTS_PROPAGATE_EXCEPTIONS``). The
+        function is returned unchanged.
+
+        :param code_or_exception: an exception class, or an HTTP error status.
+        :raises EventsError: one is declared already for ``code_or_exception`` (both
+            are named), or it is neither an exception class nor an error status.
+        """
+
+        def decorator(func: F) -> F:
+            self.register_error_handler(code_or_exception, func)
+            return func
+
+        return decorator
+
+    def register_error_handler(
+        self, code_or_exception: Union[type[Exception], int], f: Callable[[Any], Any]
+    ) -> None:
+        """Declare ``f`` for ``code_or_exception``: the twin of :meth:`errorhandler`."""
+        self.dispatcher.error_handlers.add(
+            code_or_exception, f, owner=f"events blueprint {self.name!r}"
+        )
 
     def add_batch(
         self,
@@ -400,17 +443,6 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         app = state.app
         for key, value in DEFAULT_CONFIG.items():
             app.config.setdefault(key, value)
-        options = app.config.setdefault("SOCK_SERVER_OPTIONS", {})
-        options.setdefault("ping_interval", 25)
-        if self.websocket_url is not None:
-            from .transports.websocket import ArrivalEvent
-
-            options.setdefault("event_class", ArrivalEvent)
-        # simple-websocket's own cap on a message, far above ours: past ours we still
-        # read the message to answer badProtocol, past this the socket just closes.
-        limit = app.config["EVENTS_WEBSOCKET_MAX_MESSAGE_SIZE"]
-        if limit is not None:
-            options.setdefault("max_message_size", 4 * limit + 1024)
         name = f"{state.name_prefix}.{state.name}".lstrip(".")
         registered = registrations(app)
         urls = _rules_of(app, name)
@@ -450,12 +482,22 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
 
 
 def _settings(app: Flask) -> Settings:
-    """The dispatcher's settings, from the app's configuration."""
+    """The dispatcher's settings, from the app's configuration (read when used)."""
     config = app.config
     validate = config["EVENTS_VALIDATE_OUTPUT"]
+    propagate = config.get("EVENTS_PROPAGATE_EXCEPTIONS")
     return Settings(
         validate_output=bool(app.debug or app.testing) if validate is None else bool(validate),
         batch_max_events=config["EVENTS_BATCH_MAX_EVENTS"],
         batch_max_workers=config["EVENTS_BATCH_MAX_WORKERS"],
         batch_timeout=config["EVENTS_BATCH_TIMEOUT"],
+        propagate_exceptions=bool(app.testing) if propagate is None else bool(propagate),
+        json_default=getattr(app.json, "default", None),
     )
+
+
+def _app_context(app: Flask) -> Any:
+    """A fresh app context of ``app``: each handler that runs at the same time as
+    others (batch sub-events, socket events) gets its own ``g``.
+    """
+    return app.app_context()

@@ -4,8 +4,6 @@ test of /doc) and one that crashes (for the protocol tests of every transport).
 
 from __future__ import annotations
 
-import os
-import threading
 import time
 
 from example_app import create_app as create_example_app
@@ -45,8 +43,6 @@ if ("test:slow", 1) not in events.registry:
 def create_app():
     """``flask --app tests.doc_app run``."""
     app = create_example_app()
-    if os.environ.get("TEST_PLAIN_EVENT_CLASS"):  # as when an app brings its own
-        app.config["SOCK_SERVER_OPTIONS"]["event_class"] = threading.Event
 
     @app.post("/garbage")
     def garbage():

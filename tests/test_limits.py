@@ -46,8 +46,6 @@ def server():
 
 @pytest.fixture(scope="module")
 def senders(server):
-    import contextlib
-
     with contextlib.ExitStack() as stack:
         yield {name: stack.enter_context(sender(server)) for name, sender in SENDERS.items()}
 
@@ -163,26 +161,7 @@ def check_in_flight_answers(answers: dict[str, dict], elapsed: float) -> None:
     assert elapsed < 2.5 * SLOW
 
 
-@pytest.fixture(scope="module")
-def plain_event_server():
-    """The same limits, with simple-websocket given a plain ``threading.Event``: the
-    connection then summons a reader before every event instead of on arrival.
-    """
-    with flask_server("tests.doc_app", {**LIMITS, "TEST_PLAIN_EVENT_CLASS": "1"}) as base:
-        yield base
-
-
-@pytest.fixture(params=["arrival event", "plain event"])
-def ws_server(request, server):
-    return (
-        server
-        if request.param == "arrival event"
-        else request.getfixturevalue("plain_event_server")
-    )
-
-
-def test_websocket_events_in_flight_are_capped_per_connection(ws_server):
-    server = ws_server
+def test_websocket_events_in_flight_are_capped_per_connection(server):
     with websocket_connection(server) as ws, websocket_connection(server) as other:
         start = time.monotonic()
         for i in range(5):
@@ -201,8 +180,8 @@ def test_websocket_events_in_flight_are_capped_per_connection(ws_server):
         assert json.loads(ws.recv())["name"] == "rates:get:response"
 
 
-def test_a_slow_websocket_event_does_not_hold_up_the_next(ws_server):
-    with websocket_connection(ws_server) as ws:
+def test_a_slow_websocket_event_does_not_hold_up_the_next(server):
+    with websocket_connection(server) as ws:
         ws.send(dumps(slow(0)).decode())
         time.sleep(0.1)  # the slow one is running
         ws.send(dumps(envelope("rates:get", 1, id="fast")).decode())
@@ -212,25 +191,14 @@ def test_a_slow_websocket_event_does_not_hold_up_the_next(ws_server):
 
 
 @pytest.fixture(scope="module")
-def logged_servers(tmp_path_factory):
-    """The same limits, with the server's output in a log file: ``{kind: (url, log)}``
-    for both event classes (see ``ws_server``).
-    """
-    logs = tmp_path_factory.mktemp("logs")
-    with contextlib.ExitStack() as stack:
-        servers = {}
-        for kind, extra in (
-            ("arrival event", {}),
-            ("plain event", {"TEST_PLAIN_EVENT_CLASS": "1"}),
-        ):
-            log = logs / f"{kind.replace(' ', '-')}.log"
-            port = free_port()
-            command = [sys.executable, "-m", "flask", "--app", "tests.doc_app", "run"]
-            command += ["--host", "127.0.0.1", "--port", str(port), "--no-reload"]
-            env = {"FLASK_DEBUG": "0", **LIMITS, **extra}
-            stack.enter_context(serve_logging_to(command, port, log, env))
-            servers[kind] = (f"http://127.0.0.1:{port}", log)
-        yield servers
+def logged_server(tmp_path_factory):
+    """The same limits, with the server's output in a log file: ``(url, log)``."""
+    log = tmp_path_factory.mktemp("logs") / "server.log"
+    port = free_port()
+    command = [sys.executable, "-m", "flask", "--app", "tests.doc_app", "run"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--no-reload"]
+    with serve_logging_to(command, port, log, {"FLASK_DEBUG": "0", **LIMITS}):
+        yield f"http://127.0.0.1:{port}", log
 
 
 def logged_since(log, offset: int) -> str:
@@ -240,12 +208,11 @@ def logged_since(log, offset: int) -> str:
         return lines.read()
 
 
-@pytest.mark.parametrize("kind", ["arrival event", "plain event"])
-def test_closing_with_events_in_flight_leaves_the_server_serving(logged_servers, kind):
+def test_closing_with_events_in_flight_leaves_the_server_serving(logged_server):
     """The answers of events whose connection closed go nowhere: not to another
     connection, not into the log as errors; the server keeps serving.
     """
-    server, log = logged_servers[kind]
+    server, log = logged_server
     logged_before = log.stat().st_size
     with websocket_connection(server) as again:
         ws = websocket.create_connection(server.replace("http://", "ws://") + "/events/ws")

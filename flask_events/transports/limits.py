@@ -25,10 +25,12 @@ class InFlight:
         self._count = 0
         self._lock = threading.Lock()
 
-    def enter(self, limit: int) -> bool:
-        """Count one more event, unless ``limit`` are already in flight."""
+    def enter(self, limit: Optional[int]) -> bool:
+        """Count one more event, unless ``limit`` are already in flight (``None``: no
+        limit).
+        """
         with self._lock:
-            if self._count >= limit:
+            if limit is not None and self._count >= limit:
                 return False
             self._count += 1
             return True
@@ -43,7 +45,8 @@ def admit(
     gate: InFlight, dispatcher: Dispatcher, data: Any, *, app: Any, transport: str
 ) -> Optional[Reply]:
     """Let ``data`` in (``None``: the caller must :meth:`InFlight.leave` once it is
-    answered) or return the refusal to send instead.
+    answered) or return the refusal to send instead. ``EVENTS_SOCKET_MAX_IN_FLIGHT``
+    ``None`` lets every event in.
     """
     limit = app.config["EVENTS_SOCKET_MAX_IN_FLIGHT"]
     if gate.enter(limit):
@@ -58,9 +61,13 @@ def admit(
 
 
 def handle(dispatcher: Dispatcher, data: Any, *, app: Any, transport: str) -> Reply:
-    """Handle one envelope with the app's depth limit."""
+    """Handle one envelope with the app's depth limit, isolated: the events of one
+    connection run at once, each in an app context of its own.
+    """
     max_depth = app.config["EVENTS_MAX_DEPTH"]
-    return dispatcher.handle(data, sender=app, transport=transport, max_depth=max_depth)
+    return dispatcher.handle(
+        data, sender=app, transport=transport, max_depth=max_depth, isolated=True
+    )
 
 
 def handle_limited(

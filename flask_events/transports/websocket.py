@@ -1,4 +1,4 @@
-"""The events protocol over a raw WebSocket (flask-sock / simple-websocket).
+"""The events protocol over a raw WebSocket (simple-websocket).
 
 Each text message is one envelope; each reply is one text message holding exactly the
 response event the HTTP endpoint would answer. A connection may send many events
@@ -7,6 +7,10 @@ each in a thread of the connection's own pool, and answered as they finish, so m
 answers by ``id``/``flowId`` (with a limit of 1 they are handled one at a time and
 answered in arrival order). Past the limit an event is answered at once with
 ``<name>:error`` (``TOO_MANY_IN_FLIGHT``) and not run.
+
+The server options of a connection (its pings, simple-websocket's own cap on a
+message) are read from the app's ``EVENTS_*`` configuration when the connection
+opens; the app's ``SOCK_SERVER_OPTIONS`` (flask-sock's) are neither read nor changed.
 """
 
 from __future__ import annotations
@@ -16,55 +20,92 @@ import contextvars
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from flask import Blueprint as FlaskBlueprint
-from flask import current_app
-from flask_sock import ConnectionClosed, Sock
+from flask import Response, current_app, request
+from simple_websocket import ConnectionClosed, Server
 from wsproto.utilities import LocalProtocolError  # simple-websocket's protocol engine
 
 from ..errors import BadProtocol
 from .limits import InFlight, admit, handle
 
 if TYPE_CHECKING:
-    from simple_websocket import Server
-
-    from ..blueprint import EventsBlueprint
     from ..dispatch import Dispatcher
 
-__all__ = ["ArrivalEvent", "add_websocket_route"]
+__all__ = ["UNLIMITED_THREADS", "ArrivalEvent", "server_options", "websocket_view_for"]
 
 logger = logging.getLogger("flask_events")
 
 #: RFC 6455 close codes.
 MESSAGE_TOO_BIG = 1009
 
-_sock = Sock()  # flask-sock only builds the route; it never holds an app here
+#: With ``EVENTS_SOCKET_MAX_IN_FLIGHT = None`` no event is refused, and a connection
+#: handles at most this many at once (its own thread and its pool's); the others wait
+#: for a thread.
+UNLIMITED_THREADS = 100
 
 
-def add_websocket_route(blueprint: EventsBlueprint, rule: str) -> None:
-    """Serve the events protocol over a WebSocket at ``rule`` of ``blueprint``."""
-    dispatcher = blueprint.dispatcher
+def websocket_view_for(dispatcher: Dispatcher) -> Callable[[], Response]:
+    """The view of the WebSocket endpoint (register it with ``websocket=True``)."""
 
-    def events_websocket(ws: Server) -> None:
+    def events_websocket() -> Response:
         """One connection: receive envelopes and answer each, until it closes."""
         app = current_app._get_current_object()  # type: ignore[attr-defined]
-        _Connection(ws, dispatcher, app).serve()
+        ws = Server(request.environ, **server_options(app.config))
+        # From here on, this mirrors flask-sock 0.7's ``Sock.route`` wrapper.
+        with contextlib.suppress(ConnectionClosed):
+            _Connection(ws, dispatcher, app).serve()
+        with contextlib.suppress(Exception):
+            ws.close()
+        return _WebSocketDone(ws.mode)
 
-    # flask-sock registers through ``bp.route``; use Flask's, which keeps the route
-    # out of flask-smorest's OpenAPI document.
-    plain_routes = SimpleNamespace(
-        route=lambda path, **kw: FlaskBlueprint.route(blueprint, path, **kw)
-    )
-    _sock.route(rule, bp=plain_routes, endpoint="events_websocket")(events_websocket)
+    return events_websocket
+
+
+def server_options(config: Any) -> dict[str, Any]:
+    """simple-websocket's ``Server`` options for one connection, from ``config``.
+
+    simple-websocket's own cap on a message is far above ours: past ours the message
+    is still read, to answer ``badProtocol``; past its cap the socket just closes.
+    """
+    limit = config["EVENTS_WEBSOCKET_MAX_MESSAGE_SIZE"]
+    return {
+        "ping_interval": config["EVENTS_WEBSOCKET_PING_INTERVAL"],
+        "max_message_size": None if limit is None else 4 * limit + 1024,
+        "event_class": ArrivalEvent,
+    }
+
+
+class _WebSocketDone(Response):
+    """The view's return value once the connection is over: tells the WSGI server that
+    the socket was handled (flask-sock 0.7's ``WebSocketResponse``).
+    """
+
+    def __init__(self, mode: str) -> None:
+        super().__init__()
+        self.mode = mode
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        if self.mode == "werkzeug":
+            return super().__call__(environ, start_response)
+        if self.mode == "gunicorn":
+            raise StopIteration()
+        if self.mode == "eventlet":  # pragma: no cover - not among the tested servers
+            from eventlet import wsgi  # type: ignore[import-not-found]
+
+            local = getattr(wsgi, "WSGI_LOCAL", None)
+            if local is None:  # an older eventlet
+                return wsgi.ALREADY_HANDLED
+            if hasattr(local, "already_handled"):
+                local.already_handled = True
+            return []
+        return []  # pragma: no cover - gevent
 
 
 class ArrivalEvent(threading.Event):
-    """The ``event_class`` Flask-Events gives simple-websocket (through
-    ``SOCK_SERVER_OPTIONS``): a :class:`threading.Event` that also tells the
-    connection when a message arrives, so that a reader is woken only when one is
-    needed. Other flask-sock routes see a plain event.
+    """The ``event_class`` Flask-Events gives simple-websocket: a
+    :class:`threading.Event` that also tells the connection when a message arrives,
+    so that a reader is woken only when one is needed.
     """
 
     on_set: Optional[Callable[[], None]] = None
@@ -88,10 +129,9 @@ class _Connection:
     are already waiting and starts a thread for each; while it handles, a message that
     arrives summons another thread to read, so a slow event never holds up the
     others. When nothing arrives, no other thread is woken, and a client that waits
-    for each answer is served by the connection's own thread, as by a plain loop. (If the app gives
-    simple-websocket its own ``event_class``, a reader is summoned before every event
-    instead.) With one event in flight allowed, the connection's own thread reads and
-    handles, one event at a time, in order.
+    for each answer is served by the connection's own thread, as by a plain loop.
+    With one event in flight allowed, the connection's own thread reads and handles,
+    one event at a time, in order.
     """
 
     def __init__(self, ws: Server, dispatcher: Dispatcher, app: Any) -> None:
@@ -104,29 +144,31 @@ class _Connection:
         self._closed = threading.Event()
         self._lock = threading.Lock()
         self._reader = False  # whether a thread reads, or is about to
-        self._lazy = isinstance(ws.event, ArrivalEvent)
         self._send_lock = threading.Lock()
 
     def serve(self) -> None:
         """Read and answer until the connection closes; then wait for the events
         still being handled (their answers are dropped if the client has gone).
+
+        The limit of events in flight decides, when the connection opens, whether it
+        handles them in order and how many threads its pool may have.
         """
         limit = self.app.config["EVENTS_SOCKET_MAX_IN_FLIGHT"]
         if limit == 1:
             self._serve_in_order()
             return
-        # ``limit`` events being handled, a reader, and one returning to the pool
-        self._pool = ThreadPoolExecutor(limit + 2, thread_name_prefix="flask-events-ws")
+        # ``limit`` events being handled, a reader, and one returning to the pool; with
+        # no limit, the pool's threads and this one bound the events handled at once
+        threads = UNLIMITED_THREADS - 1 if limit is None else limit + 2
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="flask-events-ws")
         try:
-            if self._lazy:
-                self.ws.event.on_set = self._summon_reader
+            self.ws.event.on_set = self._summon_reader
             with self._lock:
                 self._reader = True
             self._work(None)  # this thread reads first, and waits once another does
             self._closed.wait()
         finally:
-            if self._lazy:
-                self.ws.event.on_set = None
+            self.ws.event.on_set = None
             self._pool.shutdown(wait=True)
 
     def _serve_in_order(self) -> None:
@@ -165,10 +207,7 @@ class _Connection:
                     if not self._admitted(message):
                         message = None
                         continue
-                    if self._lazy:
-                        self._start_waiting()
-                    else:
-                        self._summon_reader()
+                    self._start_waiting()
                 self._answer(message)
                 message = None
         except (_Closed, ConnectionClosed):
