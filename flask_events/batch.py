@@ -4,13 +4,17 @@ A batch's payload is ``{"parallel": bool, "events": [envelope, ...]}``; its resp
 payload is the list of the sub-events' response events, one per sub-event, failures
 included. With ``"parallel": true`` the sub-events really run at once: synchronous
 handlers on the batch's own threads, at most ``batch_max_workers`` of them (each
-sub-event in a copy of the caller's context, so Flask's app and request contexts are
-there), ``async def`` handlers concurrently on one event loop. The cap is per batch:
-one client's big batch never makes another's wait. A batch has a time budget
-(``batch_timeout``): sub-events not started when it runs out are answered
-``BATCH_TIMEOUT`` in their slots without running. A sub-event whose response cannot
-be encoded as JSON is answered ``UNSERIALIZABLE_RESPONSE`` in its slot; the other slots
-keep their answers. Transport-free: no Flask import.
+sub-event in a copy of the caller's context, so Flask's request context is there),
+``async def`` handlers concurrently on one event loop. The cap is per batch: one
+client's big batch never makes another's wait. Every sub-event, parallel or not, runs
+isolated (see :meth:`~flask_events.Dispatcher.run`): in an app context of its own. A
+batch has a time budget (``batch_timeout``): sub-events not started when it runs out
+are answered ``BATCH_TIMEOUT`` in their slots without running. A sub-event whose
+response cannot be encoded as JSON (even by the app's JSON provider) is answered
+``UNSERIALIZABLE_RESPONSE`` in its slot; the other slots keep their answers. A
+sub-event's exception that the settings propagate is raised out of the batch: at once
+in a sequential batch (the later sub-events do not run), once every sub-event is done
+in a parallel one. Transport-free: no Flask import.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import logging
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, NamedTuple, Optional, Union
+from typing import Any, Callable, NamedTuple, Optional, Union
 
 import marshmallow as ma
 
@@ -80,6 +84,12 @@ def _nested_batch() -> BadRequest:
 Slot = Union[Event, tuple[HandlerSpec, Event]]
 
 
+class Raised(NamedTuple):
+    """A parallel sub-event's exception, propagated (see ``propagate_exceptions``)."""
+
+    error: Exception
+
+
 class Budget(NamedTuple):
     """A batch's time budget: ``timeout`` seconds from its start; ``None``: no limit."""
 
@@ -118,11 +128,12 @@ class BatchHandler:
             settings = self.dispatcher.settings(sender)
         budget = Budget.starting_now(settings.batch_timeout)
         raw_events = data["events"]
-        if len(raw_events) > settings.batch_max_events:
+        most = settings.batch_max_events
+        if most is not None and len(raw_events) > most:
             raise BadRequest(
-                f"A batch holds at most {settings.batch_max_events} events",
+                f"A batch holds at most {most} events",
                 code="TOO_MANY_EVENTS",
-                parameters={"max": settings.batch_max_events, "count": len(raw_events)},
+                parameters={"max": most, "count": len(raw_events)},
             )
         slots = [self._prepare(raw, request, sender, transport) for raw in raw_events]
         if data["parallel"]:
@@ -131,24 +142,32 @@ class BatchHandler:
         else:
             responses = [self._run(slot, budget, sender, transport) for slot in slots]
         responses = [without_auth(response) for response in responses]
+        default = settings.json_default
         try:  # the common case: every answer encodes (checked once, for the whole list)
-            dumps(responses)
+            dumps(responses, default)
         except TypeError:
-            responses = self._encodable(responses, slots, request, sender, transport)
+            responses = self._encodable(responses, slots, request, sender, transport, default)
         return responses
 
     def _encodable(
-        self, responses: list[Event], slots: list[Slot], batch: Event, sender: Any, transport: str
+        self,
+        responses: list[Event],
+        slots: list[Slot],
+        batch: Event,
+        sender: Any,
+        transport: str,
+        default: Optional[Callable[[Any], Any]],
     ) -> list[Event]:
-        """``responses`` with each one that cannot be encoded as JSON replaced by its
-        sub-event's ``UNSERIALIZABLE_RESPONSE`` error (logged, and noticed like a
-        failing sub-event); answers built here (``slots`` holding an event) are kept.
+        """``responses`` with each one that cannot be encoded as JSON (even with the
+        app's ``default``) replaced by its sub-event's ``UNSERIALIZABLE_RESPONSE``
+        error (logged, and noticed like a failing sub-event); answers built here
+        (``slots`` holding an event) are kept.
         """
         encodable = []
         for response, slot in zip(responses, slots):
             if not isinstance(slot, Event):
                 try:
-                    dumps(response)
+                    dumps(response, default)
                 except TypeError as error:
                     response = self._unserializable(slot[1], error, batch, sender, transport)
             encodable.append(response)
@@ -189,7 +208,7 @@ class BatchHandler:
             return bad_protocol_event(error)
         spec = self.dispatcher.registry.get(sub.name, sub.version)
         if spec is None:
-            return self.dispatcher._not_found(sub, sender, transport)
+            return self.dispatcher.not_found(sub, sender, transport)
         if spec.is_batch:
             return self.dispatcher.refused(sub, _nested_batch(), sender, transport)
         return spec, sub
@@ -200,16 +219,21 @@ class BatchHandler:
         spec, sub = slot
         if budget.spent():
             return self._timed_out(sub, budget, sender, transport)
-        response, error = self.dispatcher._execute(spec, sub, sender, transport)
+        response, error = self.dispatcher.run(spec, sub, sender, transport, isolated=True)
         return self._noticed(sub, response, error, sender, transport)
 
     async def _run_async(
         self, slot: tuple[HandlerSpec, Event], budget: Budget, sender: Any, transport: str
-    ) -> Event:
+    ) -> Union[Event, Raised]:
         spec, sub = slot
         if budget.spent():  # checked when its turn comes, not when it was queued
             return self._timed_out(sub, budget, sender, transport)
-        response, error = await self.dispatcher._execute_async(spec, sub, sender, transport)
+        try:
+            response, error = await self.dispatcher.run_async(
+                spec, sub, sender, transport, isolated=True
+            )
+        except Exception as exc:  # propagated: raised once every sub-event is done
+            return Raised(exc)
         return self._noticed(sub, response, error, sender, transport)
 
     def _timed_out(self, sub: Event, budget: Budget, sender: Any, transport: str) -> Event:
@@ -233,11 +257,18 @@ class BatchHandler:
         return response
 
     def _run_parallel(
-        self, slots: list[Slot], max_workers: int, budget: Budget, sender: Any, transport: str
+        self,
+        slots: list[Slot],
+        max_workers: Optional[int],
+        budget: Budget,
+        sender: Any,
+        transport: str,
     ) -> list[Event]:
         """Run the sub-events at once: the synchronous ones on at most ``max_workers``
-        threads of this batch's own (each thread takes the next sub-event when it is
-        done with one), the ``async`` ones meanwhile on this thread's event loop.
+        threads of this batch's own (``None``: one per sub-event; each thread takes
+        the next sub-event when it is done with one), the ``async`` ones meanwhile on
+        this thread's event loop. The first sub-event (in input order) whose exception
+        is propagated has it raised, once they are all done.
         """
         results: list[Any] = list(slots)
         queued: deque[int] = deque()
@@ -258,16 +289,23 @@ class BatchHandler:
                 except IndexError:
                     return
                 run = context.copy().run  # each sub-event gets its own copy
-                results[index] = run(self._run, slots[index], budget, sender, transport)
+                try:
+                    results[index] = run(self._run, slots[index], budget, sender, transport)
+                except Exception as exc:  # propagated: raised once every one is done
+                    results[index] = Raised(exc)
 
-        threads = min(max(1, max_workers), len(queued))
+        limit = len(slots) if max_workers is None else max(1, max_workers)
+        threads = min(limit, len(queued))
         with ThreadPoolExecutor(max(1, threads), "flask-events-batch") as pool:
             turns = [pool.submit(take_turns) for _ in range(threads)]
             if waiting:
                 runs = [self._run_async(slot, budget, sender, transport) for _, slot in waiting]
-                done = coroutines.run(coroutines.gather_bounded(runs, max_workers))
+                done = coroutines.run(coroutines.gather_bounded(runs, limit))
                 for (index, _), response in zip(waiting, done):
                     results[index] = response
             for turn in turns:
                 turn.result()
+        for result in results:
+            if isinstance(result, Raised):
+                raise result.error
         return results

@@ -10,7 +10,7 @@ makes the dispatch core fast. Transport-free.
 from __future__ import annotations
 
 import re
-from typing import Any, Union
+from typing import Any, Callable, Optional, Union
 
 import msgspec
 
@@ -48,13 +48,17 @@ def describe(error: BaseException) -> str:
     return str(error)
 
 
-def dumps(value: Any) -> bytes:
+def dumps(value: Any, default: Optional[Callable[[Any], Any]] = None) -> bytes:
     """Encode ``value`` as compact UTF-8 JSON, keeping dict order.
 
     Encodes events, dicts (keys of any scalar type, as strings), lists, integers of
     any size, floats (NaN and infinities as ``null``), datetimes, UUIDs, decimals,
     enums, dataclasses and msgspec Structs.
 
+    :param default: when the value holds anything else, it is encoded again with
+        each such object passed to ``default``, which returns what to encode instead
+        or raises ``TypeError`` (as ``json.dumps``'s ``default``; a Flask app's
+        ``app.json.default``). Only then: the common case pays nothing for it.
     :raises TypeError: if ``value`` cannot be represented as JSON, including when an
         object in it raises while being encoded (a ``tzinfo``, a dataclass property).
     """
@@ -63,6 +67,13 @@ def dumps(value: Any) -> bytes:
     except MemoryError:
         raise
     except Exception as exc:  # RecursionError included
+        if default is None:
+            raise TypeError(f"value is not JSON serializable: {_text(exc)}") from exc
+    try:
+        return msgspec.json.Encoder(enc_hook=default).encode(value)
+    except MemoryError:
+        raise
+    except Exception as exc:  # what default raised, or a RecursionError
         raise TypeError(f"value is not JSON serializable: {_text(exc)}") from exc
 
 

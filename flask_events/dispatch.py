@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from time import perf_counter
-from typing import Any, Callable, Mapping, NamedTuple, Optional, Union
+from typing import Any, Callable, ContextManager, Mapping, NamedTuple, Optional, Union
 
 from . import coroutines
 from .codec import dumps
@@ -25,11 +25,11 @@ from .event import (
     response_event,
     without_auth,
 )
+from .failures import ErrorHandlers, answer
 from .redaction import (
     detached,
     redacted,
     scrub,
-    scrubbed_traceback,
     secret_forms,
     with_nested_auth_cleared,
 )
@@ -43,13 +43,6 @@ logger = logging.getLogger("flask_events")
 
 
 Input = Union[bytes, bytearray, memoryview, str, Mapping[str, Any]]
-
-
-class UnhandledError(EventError):
-    """What the caller sees when a handler raised an unexpected exception."""
-
-    code = "UNHANDLED_ERROR"
-    message = "An unexpected error occurred while handling the event"
 
 
 class InvalidPayload(BadRequest):
@@ -98,17 +91,27 @@ class Reply(NamedTuple):
 
 @dataclass(frozen=True)
 class Settings:
-    """Per-sender settings the dispatcher asks for when it needs them."""
+    """Per-sender settings the dispatcher asks for when it needs them (never on the
+    fast path: output validation, batches, failures and unencodable answers).
+    """
 
     #: Check dumped results against the output schema (a mismatch is an error).
     validate_output: bool = False
-    #: Most sub-events in one batch.
-    batch_max_events: int = 100
-    #: Most sub-events of one parallel batch running at once (a cap per batch).
-    batch_max_workers: int = 16
+    #: Most sub-events in one batch; ``None``: no limit.
+    batch_max_events: Optional[int] = 100
+    #: Most sub-events of one parallel batch running at once (a cap per batch);
+    #: ``None``: no limit (one thread per synchronous sub-event).
+    batch_max_workers: Optional[int] = 16
     #: Seconds a batch may take before its sub-events not yet started are answered
     #: ``BATCH_TIMEOUT`` instead of running; ``None``: no limit.
     batch_timeout: Optional[float] = 30.0
+    #: Let an unexpected exception of a handler (not an ``EventError`` nor an
+    #: ``HTTPException``, and not answered by an error handler) propagate out of
+    #: :meth:`Dispatcher.handle` instead of answering ``<name>:error``.
+    propagate_exceptions: bool = False
+    #: Called with each value the fast encoder cannot encode; returns one it can, or
+    #: raises ``TypeError`` (the app's JSON provider's ``default``). ``None``: none.
+    json_default: Optional[Callable[[Any], Any]] = None
 
 
 class Dispatcher:
@@ -116,19 +119,30 @@ class Dispatcher:
 
     :param registry: the handlers to serve; later registrations are seen at once.
     :param settings: returns the :class:`Settings` for a signal sender (the app);
-        called only when output validation or a batch needs them.
+        called only when output validation, a batch, a failure or an answer the fast
+        encoder cannot encode needs them.
+    :param scope: returns a fresh context for a sender, entered around each handler
+        run with ``isolated=True`` (the blueprint gives ``app.app_context()``: each
+        such handler has its own ``flask.g``). ``None``: no isolation.
     """
 
     def __init__(
-        self, registry: Registry, settings: Callable[[Any], Settings] = lambda sender: Settings()
+        self,
+        registry: Registry,
+        settings: Callable[[Any], Settings] = lambda sender: Settings(),
+        *,
+        scope: Optional[Callable[[Any], ContextManager[Any]]] = None,
     ) -> None:
         self.registry = registry
         self.settings = settings
+        self.scope = scope
         self._handlers = registry._handlers
         #: Called with each event of a non-public handler before it runs; returns the
         #: principal (see :class:`~flask_events.Handling`) or raises ``Unauthorized`` /
         #: ``Forbidden``. ``None``: no authentication.
         self.authenticator: Optional[Callable[[Event], Any]] = None
+        #: What the blueprint's ``errorhandler`` declares.
+        self.error_handlers = ErrorHandlers()
 
     def handle(
         self,
@@ -137,9 +151,11 @@ class Dispatcher:
         sender: Any,
         transport: str = "http",
         max_depth: Optional[int] = None,
+        isolated: bool = False,
     ) -> Reply:
-        """Parse ``data``, run its handler, and encode the answer. Never raises
-        for bad input or a failing handler.
+        """Parse ``data``, run its handler, and encode the answer. Never raises for
+        bad input nor a failing handler, unless the sender's settings propagate a
+        handler's unexpected exception (``propagate_exceptions``).
 
         :param data: one envelope: JSON bytes (read as UTF-8), a JSON string, or a
             decoded object.
@@ -147,12 +163,14 @@ class Dispatcher:
         :param transport: the transport's name, passed on to the signals.
         :param max_depth: the deepest nesting accepted (see
             :func:`~flask_events.parse_event`); deeper is answered ``badProtocol``.
+        :param isolated: run the handler in a fresh ``scope`` (see :meth:`run`), for
+            transports that run several handlers at once.
         """
         try:
             request = parse_event(data, max_depth=max_depth)
         except BadProtocol as error:
             return self.reject(error, sender=sender, transport=transport)
-        response = self.dispatch(request, sender=sender, transport=transport)
+        response = self.dispatch(request, sender=sender, transport=transport, isolated=isolated)
         return self.encode(request, response, sender=sender, transport=transport)
 
     def reject(self, error: BadProtocol, *, sender: Any, transport: str = "http") -> Reply:
@@ -181,24 +199,31 @@ class Dispatcher:
         response = self.refused(request, error, sender, transport)
         return self.encode(request, response, sender=sender, transport=transport)
 
-    def dispatch(self, request: Event, *, sender: Any, transport: str = "http") -> Event:
+    def dispatch(
+        self, request: Event, *, sender: Any, transport: str = "http", isolated: bool = False
+    ) -> Event:
         """Run the handler of a parsed ``request`` and return its response event."""
         spec = self._handlers.get((request.name, request.version))
         if spec is None:
-            return self._not_found(request, sender, transport)
-        return self._execute(spec, request, sender, transport)[0]
+            return self.not_found(request, sender, transport)
+        return self.run(spec, request, sender, transport, isolated=isolated)[0]
 
     def encode(
         self, request: Event, response: Event, *, sender: Any, transport: str = "http"
     ) -> Reply:
         """Encode ``response`` with ``auth`` ``{}`` — its own and that of any event a
-        handler put inside its payload; if it cannot be encoded, answer
-        ``<name>:error`` (``UNSERIALIZABLE_RESPONSE``) with status 500.
+        handler put inside its payload. A value the fast encoder cannot encode goes
+        to the settings' ``json_default`` (the app's JSON provider); if it still
+        cannot be encoded, answer ``<name>:error`` (``UNSERIALIZABLE_RESPONSE``) with
+        status 500.
         """
         if response.auth:
             response = without_auth(response)
         try:
-            body = dumps(response)
+            try:
+                body = dumps(response)
+            except TypeError:  # not the common path: the app may know the value
+                body = dumps(response, self._settings(sender).json_default)
             # events a handler put inside its answer are answered without credentials
             response, body = with_nested_auth_cleared(response, body)
             return Reply(body, 200, response)
@@ -223,7 +248,10 @@ class Dispatcher:
             fallback = Event("error", 1, random_id(), random_id(), fallback.payload)
             return Reply(fallback.to_json(), 500, fallback)
 
-    def _not_found(self, request: Event, sender: Any, transport: str) -> Event:
+    def not_found(self, request: Event, sender: Any, transport: str) -> Event:
+        """The ``eventNotFound`` answer to ``request`` (no handler has its name and
+        version), after ``event_error_noticed``.
+        """
         error = EventNotFound.for_event(request.name, request.version)
         return self.refused(request, error, sender, transport)
 
@@ -244,58 +272,106 @@ class Dispatcher:
         )
         return error_response_event(request, error)
 
-    def _execute(
+    # -- the pipeline: authenticate, load input, call, dump output, with signals ------
+
+    def run(
+        self,
+        spec: HandlerSpec,
+        request: Event,
+        sender: Any,
+        transport: str,
+        *,
+        isolated: bool = False,
+    ) -> tuple[Event, Optional[Exception]]:
+        """Run ``spec``'s handler for ``request``, between ``event_started`` and
+        ``event_finished``: authenticate, load the input, call (an ``async def``
+        handler on this thread's event loop), dump the output. Returns the response
+        event and the exception raised (``None`` if the handler returned).
+
+        :param isolated: run it, signals included, inside a fresh ``scope`` (an app
+            context of its own) when the dispatcher has one and ``sender`` is not
+            ``None``.
+        :raises Exception: a handler's unexpected exception, when the sender's
+            settings propagate it (after ``event_finished``).
+        """
+        if isolated and self.scope is not None and sender is not None:
+            with self.scope(sender):
+                return self._run(spec, request, sender, transport)
+        return self._run(spec, request, sender, transport)
+
+    async def run_async(
+        self,
+        spec: HandlerSpec,
+        request: Event,
+        sender: Any,
+        transport: str,
+        *,
+        isolated: bool = False,
+    ) -> tuple[Event, Optional[Exception]]:
+        """:meth:`run`, awaiting an ``async def`` handler on the running loop."""
+        if isolated and self.scope is not None and sender is not None:
+            with self.scope(sender):
+                return await self._run_async(spec, request, sender, transport)
+        return await self._run_async(spec, request, sender, transport)
+
+    def _run(
         self, spec: HandlerSpec, request: Event, sender: Any, transport: str
     ) -> tuple[Event, Optional[Exception]]:
-        """Run one handler: signals, input, call, output. Returns the response event
-        and the exception the handler raised (``None`` if it returned).
-        """
-        shown = request  # what subscribers see: redacted once, the same object throughout
-        if event_started.receivers:
-            shown = redacted(request)
-            send(event_started, sender, event=shown, transport=transport)
-        timed = bool(event_finished.receivers)
-        start = perf_counter() if timed else 0.0
+        # what subscribers see: redacted once, the same object throughout
+        shown = self._started(request, sender, transport) if event_started.receivers else request
+        start = perf_counter() if event_finished.receivers else 0.0  # 0.0: not timed
         token = _handling.set((request, sender, transport))
+        raised = error = None
         try:
             if self.authenticator is not None and not spec.public:
                 self._authenticate(request, sender, transport)
-            if spec.plain:  # sync, no schemas: the common case
+            if spec.plain:
+                # The fast path, the common case: a sync handler without schemas,
+                # that is _call and _settle with nothing to load, await or dump.
                 result = spec.func(request)
                 response = result if isinstance(result, Event) else response_event(request, result)
             else:
-                response = self._declared(spec, request, sender)
-            error = None
+                result = self._call(spec, request)
+                if spec.is_async:
+                    result = coroutines.run(result)
+                response = self._settle(spec, request, result, sender)
         except Exception as exc:
-            response, error = self._failure(spec, request, exc), exc
+            error = exc
+            response, raised = self._failure(spec, request, exc, sender)
         finally:
+            handling = _handling.get()
             _handling.reset(token)
-        if timed:
-            self._finished(shown, request, response, error, start, sender, transport)
+        if start:
+            self._finished(shown, request, response, error, start, sender, transport, handling)
+        if raised is not None:
+            raise raised
         return response, error
 
-    async def _execute_async(
+    async def _run_async(
         self, spec: HandlerSpec, request: Event, sender: Any, transport: str
     ) -> tuple[Event, Optional[Exception]]:
-        """:meth:`_execute` for an ``async def`` handler, awaited on the running loop."""
-        shown = redacted(request)
-        if event_started.receivers:
-            send(event_started, sender, event=shown, transport=transport)
-        start = perf_counter()
-        _handling.set((request, sender, transport))  # this task's own context
+        """:meth:`_run`, with the handler's coroutine awaited: the same steps."""
+        shown = self._started(request, sender, transport) if event_started.receivers else request
+        start = perf_counter() if event_finished.receivers else 0.0
+        token = _handling.set((request, sender, transport))
+        raised = error = None
         try:
             if self.authenticator is not None and not spec.public:
                 self._authenticate(request, sender, transport)
-            if spec.input is None:
-                result = await spec.func(request)
-            else:
-                result = await spec.func(request, _load_input(spec, request))
-            response = self._response(spec, request, result, sender)
-            error = None
+            result = self._call(spec, request)
+            if spec.is_async:
+                result = await result
+            response = self._settle(spec, request, result, sender)
         except Exception as exc:
-            response, error = self._failure(spec, request, exc), exc
-        if event_finished.receivers:
-            self._finished(shown, request, response, error, start, sender, transport)
+            error = exc
+            response, raised = self._failure(spec, request, exc, sender)
+        finally:
+            handling = _handling.get()
+            _handling.reset(token)
+        if start:
+            self._finished(shown, request, response, error, start, sender, transport, handling)
+        if raised is not None:
+            raise raised
         return response, error
 
     def _authenticate(self, request: Event, sender: Any, transport: str) -> None:
@@ -303,30 +379,50 @@ class Dispatcher:
         assert self.authenticator is not None
         _handling.set((request, sender, transport, self.authenticator(request)))
 
-    def _declared(self, spec: HandlerSpec, request: Event, sender: Any) -> Event:
-        """Call a handler with schemas, or an async one, from sync code."""
+    @staticmethod
+    def _call(spec: HandlerSpec, request: Event) -> Any:
+        """Call the handler, with the payload loaded when it declares an input schema
+        (an ``async def`` handler returns its coroutine).
+        """
         if spec.input is None:
-            result = spec.func(request)
-        else:
-            result = spec.func(request, _load_input(spec, request))
-        if spec.is_async:
-            result = coroutines.run(result)
-        return self._response(spec, request, result, sender)
+            return spec.func(request)
+        return spec.func(request, _load_input(spec, request))
 
-    def _response(self, spec: HandlerSpec, request: Event, result: Any, sender: Any) -> Event:
+    def _settle(self, spec: HandlerSpec, request: Event, result: Any, sender: Any) -> Event:
+        """The response event of a handler's result, dumped through its output schema."""
         if isinstance(result, Event):
             return result
         if spec.output is not None:
             result = spec.output.dump(result)
-            if self.settings(sender).validate_output:
+            if self._settings(sender).validate_output:
                 _check_output(spec, result)
         return response_event(request, result)
 
-    def _failure(self, spec: HandlerSpec, request: Event, error: Exception) -> Event:
-        if isinstance(error, EventError):
-            return error_response_event(request, error)
-        _log_failure(spec, request, error)
-        return error_response_event(request, UnhandledError())
+    def _failure(
+        self, spec: HandlerSpec, request: Event, error: Exception, sender: Any
+    ) -> tuple[Event, Optional[Exception]]:
+        """The answer to ``error`` (see :func:`~flask_events.failures.answer`), and
+        the exception to propagate instead, if any. The batch event's own failures
+        skip the error handlers: its sub-events had theirs.
+        """
+        return answer(
+            request,
+            error,
+            None if spec.is_batch else self.error_handlers,
+            f"handler {spec.qualname}",
+            lambda: self._settings(sender).propagate_exceptions,
+        )
+
+    def _settings(self, sender: Any) -> Settings:
+        """The settings of ``sender``; the defaults without one (a direct call)."""
+        return Settings() if sender is None else self.settings(sender)
+
+    @staticmethod
+    def _started(request: Event, sender: Any, transport: str) -> Event:
+        """Send ``event_started``; returns the event subscribers see."""
+        shown = redacted(request)
+        send(event_started, sender, event=shown, transport=transport)
+        return shown
 
     @staticmethod
     def _finished(
@@ -337,6 +433,7 @@ class Dispatcher:
         start: float,
         sender: Any,
         transport: str,
+        handling: Optional[tuple[Any, ...]],
     ) -> None:
         send(
             event_finished,
@@ -347,33 +444,8 @@ class Dispatcher:
             duration=perf_counter() - start,
             transport=transport,
             credentials=request.auth,
+            principal=handling[3] if handling is not None and len(handling) > 3 else None,
         )
-
-
-def _log_failure(spec: HandlerSpec, request: Event, error: Exception) -> None:
-    """Log a handler's unexpected exception as one record: a one-line message naming
-    the event (its request-supplied values written with ``%r``, so they cannot start
-    a new line), and as the record's ``exc_text`` — where ``logger.exception`` puts
-    it, printed below the line by formatters — its traceback with every credential
-    of ``auth`` replaced (a handler may have put a token in its exception).
-    """
-    if not logger.isEnabledFor(logging.ERROR):
-        return
-    filename, line, function, stack = logger.findCaller()
-    record = logger.makeRecord(
-        logger.name,
-        logging.ERROR,
-        filename,
-        line,
-        "handler %s failed for event %r v%r (id=%r, flowId=%r)",
-        (spec.qualname, request.name, request.version, request.id, request.flow_id),
-        None,
-        function,
-        None,
-        stack,
-    )
-    record.exc_text = scrubbed_traceback(error, secret_forms(request.auth))
-    logger.handle(record)
 
 
 def _load_input(spec: HandlerSpec, request: Event) -> Any:

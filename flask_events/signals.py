@@ -93,6 +93,7 @@ def send(
     sender: Any,
     *,
     credentials: Optional[dict[str, Any]] = None,
+    principal: Any = None,
     **kwargs: Any,
 ) -> None:
     """Send ``signal``, isolating receivers from each other and from the caller.
@@ -102,12 +103,19 @@ def send(
     response's payload have ``auth`` ``{}``. A receiver that raises is
     logged with its traceback and the others still run; receivers run in the
     handling thread, so a slow one delays the answer by its own time, no more.
-    While they run, :func:`~flask_events.current_handling` is ``None``.
+    While they run, :data:`~flask_events.current_event` is the redacted event they
+    get (the ``event`` argument itself), and :func:`~flask_events.current_handling`
+    holds it with the sender, the transport and ``principal``; without an ``event``
+    argument, ``current_handling()`` is ``None``. So a batch sub-event's
+    subscribers never see the raw batch request, and a log line written through
+    :class:`~flask_events.EventLogFilter` names the event.
 
     :param credentials: the ``auth`` of the request the signal is about (not passed
         on; by default the ``auth`` of the ``event`` passed): when it is not empty,
         the ``error`` passed is replaced by a scrubbed stand-in (see
         :func:`~flask_events.redaction.scrubbed_error`).
+    :param principal: what the authenticator returned for the event (not passed
+        on), for ``current_handling().principal``.
     """
     if not signal.receivers:
         return
@@ -126,9 +134,11 @@ def send(
             # no traceback: its frames and message may hold what was being scrubbed
             logger.error("could not scrub an error for %r: %s", signal.name, type(bug).__name__)
             kwargs["error"] = RedactedError(type(error), REDACTED, REDACTED)
-    # Receivers get the event from their arguments, redacted: not from
-    # ``current_event``, which in a batch's sub-event is the batch request, raw.
-    token = _handling.set(None)
+    # The context names the event redacted, as receivers get it: never the request
+    # being handled (in a batch's sub-event, the batch request, raw).
+    shown = kwargs.get("event")
+    handling = None if shown is None else (shown, sender, kwargs.get("transport"), principal)
+    token = _handling.set(handling)
     try:
         for receiver in signal.receivers_for(sender):
             try:
