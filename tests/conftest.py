@@ -84,6 +84,7 @@ def blueprint() -> EventsBlueprint:
 def app(blueprint: EventsBlueprint) -> Flask:
     app = Flask(__name__)
     app.config["TESTING"] = True
+    app.config["EVENTS_PROPAGATE_EXCEPTIONS"] = False  # the tests read <name>:error answers
     app.register_blueprint(blueprint)
     return app
 

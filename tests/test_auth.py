@@ -65,6 +65,7 @@ def app():
 
     app = Flask(__name__)
     app.config["TESTING"] = True
+    app.config["EVENTS_PROPAGATE_EXCEPTIONS"] = False  # the tests read <name>:error answers
     app.register_blueprint(events)
     socketio = SocketIO(app, async_mode="threading")
     events.attach_socketio(socketio)

@@ -36,6 +36,7 @@ def events():
 def app(events):
     app = Flask(__name__)
     app.config["TESTING"] = True
+    app.config["EVENTS_PROPAGATE_EXCEPTIONS"] = False  # the tests read <name>:error answers
     app.register_blueprint(events)
     return app
 

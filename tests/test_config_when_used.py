@@ -26,6 +26,7 @@ from marshmallow import Schema, fields
 from flask_events import Event, EventsBlueprint, random_id
 from flask_events.blueprint import DEFAULT_CONFIG
 from flask_events.codec import dumps
+from flask_events.dispatch import InvalidResponse
 from flask_events.transports.websocket import UNLIMITED_THREADS
 
 from .servers import dripping_redis, serve_in_thread
@@ -154,6 +155,16 @@ def validate_output(app: Flask, probe: SimpleNamespace) -> None:
     assert post(app, envelope("bad:output"))[1]["name"] == "bad:output:error"
 
 
+def propagate_exceptions(app: Flask, probe: SimpleNamespace) -> None:
+    app.config["EVENTS_VALIDATE_OUTPUT"] = True  # bad:output raises InvalidResponse
+    assert post(app, envelope("bad:output"))[1]["name"] == "bad:output:error"
+    app.config["EVENTS_PROPAGATE_EXCEPTIONS"] = True  # out of the view: Flask's 500
+    assert app.test_client().post("/events", data=dumps(envelope("bad:output"))).status_code == 500
+    app.testing = True  # which the test client raises
+    with pytest.raises(InvalidResponse):
+        post(app, envelope("bad:output"))
+
+
 def batch_max_events(app: Flask, probe: SimpleNamespace) -> None:
     app.config["EVENTS_BATCH_MAX_EVENTS"] = 1
     answer = post(app, batch([envelope("echo"), envelope("echo")]))[1]
@@ -231,6 +242,7 @@ CASES: dict[str, Callable[[Flask, SimpleNamespace], None]] = {
     "EVENTS_WEBSOCKET_PING_INTERVAL": websocket_ping_interval,
     "EVENTS_SOCKET_MAX_IN_FLIGHT": socket_max_in_flight,
     "EVENTS_PUSH_TIMEOUT": push_timeout,
+    "EVENTS_PROPAGATE_EXCEPTIONS": propagate_exceptions,
 }
 #: The cases that start a server (a WebSocket one, or a fake Redis).
 SERVED = {

@@ -240,18 +240,26 @@ def test_metrics_count_push_failures_apart_from_answers(app):
 
 
 def test_subscribers_of_a_sub_event_cannot_read_the_raw_batch_from_the_context(client):
-    """While a sub-event's signals run, ``current_handling()`` is ``None``: it would be
-    the batch request, with its raw ``auth`` and sub-envelopes.
+    """While a sub-event's signals run, ``current_handling()`` holds the redacted event
+    the subscriber gets, never the batch request with its raw ``auth`` and
+    sub-envelopes.
     """
     seen: list[Any] = []
 
-    def look(sender: Any, **kwargs: Any) -> None:
-        seen.append(current_handling())
+    def look(sender: Any, event: Event, **kwargs: Any) -> None:
+        seen.append((current_handling(), event))
 
     sub = envelope("plain:auth:key", auth=AUTH)
     with event_started.connected_to(look), event_finished.connected_to(look):
         client.post("/events", json=envelope("batch", payload={"events": [sub]}, auth=AUTH))
-    assert len(seen) == 4 and seen == [None] * 4
+    assert len(seen) == 4
+    for handling, event in seen:
+        assert handling.event is event and TOKEN not in repr(event)
+    assert [handling.event.name for handling, _ in seen] == [
+        "batch",
+        *["plain:auth:key"] * 2,
+        "batch",
+    ]
 
 
 def test_encoding_an_object_whose_error_cannot_be_written_is_a_type_error():

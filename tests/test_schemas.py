@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, validate
 
 from flask_events import EventsBlueprint, ExampleError
 from flask_events.codec import dumps
+from flask_events.dispatch import InvalidResponse
 
 from .conftest import envelope
 
@@ -102,8 +103,12 @@ def test_output_is_dumped_through_the_schema(events):
 
 def test_output_mismatch_is_loud_in_testing(events, caplog):
     events.add("user:get", 1, lambda event: {"name": "no id"}, output=UserOut)
+    with pytest.raises(InvalidResponse, match="does not match UserOut"):  # propagated
+        send(make_app(events, TESTING=True), "user:get", {})
     with caplog.at_level(logging.ERROR, logger="flask_events"):
-        body = send(make_app(events, TESTING=True), "user:get", {})
+        body = send(
+            make_app(events, TESTING=True, EVENTS_PROPAGATE_EXCEPTIONS=False), "user:get", {}
+        )
     assert body["name"] == "user:get:error"
     assert "does not match UserOut" in caplog.text and "id" in caplog.text
 

@@ -42,6 +42,7 @@ def app() -> Flask:
 )
 def test_output_validation_defaults_to_debug_or_testing(app, caplog, debug, testing, answer):
     assert app.config["EVENTS_VALIDATE_OUTPUT"] is None
+    app.config["EVENTS_PROPAGATE_EXCEPTIONS"] = False  # answered, not raised in testing
     app.debug, app.testing = debug, testing
     assert send(app) == answer
     assert ("does not match Out" in caplog.text) == (answer == "get:error")
