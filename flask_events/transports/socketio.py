@@ -12,14 +12,18 @@ process that shares the Socket.IO message queue (Redis).
 
 from __future__ import annotations
 
+import functools
+import importlib.metadata
+import inspect
 import logging
+import threading
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Optional
 
 from flask import current_app, has_app_context
 
 from ..codec import dumps, loads
-from ..errors import BadProtocol, PushFailed
+from ..errors import BadProtocol, EventsError, PushFailed
 from ..event import Event, without_auth
 from ..signals import error_noticed, send
 from .limits import InFlight, handle_limited
@@ -45,12 +49,24 @@ PUSH_TIMEOUT = 2.0
 _ack_requested: ContextVar[Optional[bool]] = ContextVar("flask_events.ack", default=None)
 
 
-def bind_socketio(dispatcher: Dispatcher, socketio: SocketIO, namespace: str) -> None:
-    """Answer envelopes emitted as ``event`` on ``namespace`` of ``socketio``."""
-    listen_promptly(_manager(socketio))  # pushes resume promptly after a Redis outage
+def bind_socketio(
+    dispatcher: Dispatcher, socketio: SocketIO, namespace: str, *, name: Optional[str] = None
+) -> None:
+    """Answer envelopes emitted as ``event`` on ``namespace`` of ``socketio``.
 
-    def on_connect(*args: Any) -> None:
-        _watch_acks(socketio)
+    Only the ``event`` handler of ``namespace`` is registered, so the app's own
+    ``connect`` and ``disconnect`` handlers there keep working, whether registered
+    before or after; ``socketio.init_app(app)`` may come before or after too.
+
+    :param name: who serves the namespace (the blueprint's full dotted name), for the
+        message of a collision.
+    :raises EventsError: something answers ``event`` on ``namespace`` of ``socketio``
+        already (another events blueprint, or the app's own handler); or the installed
+        python-socketio is not one Flask-Events supports.
+    """
+    _refuse_collision(socketio, namespace, name)
+    _watch_acks()
+    listen_promptly(_manager(socketio))  # pushes resume promptly after a Redis outage
 
     def on_event(*args: Any) -> Optional[dict[str, Any]]:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -67,8 +83,46 @@ def bind_socketio(dispatcher: Dispatcher, socketio: SocketIO, namespace: str) ->
             return None
         return answer
 
-    socketio.on_event("connect", on_connect, namespace=namespace)
+    setattr(on_event, _OWNER, name)  # Flask-SocketIO's wrapper copies it (functools.wraps)
     socketio.on_event(MESSAGE, on_event, namespace=namespace)
+
+
+def _refuse_collision(socketio: SocketIO, namespace: str, name: Optional[str]) -> None:
+    """Refuse to serve ``namespace`` of ``socketio`` where something answers ``event``
+    already: python-socketio keeps one handler per event name, the last one wins.
+
+    :raises EventsError: naming the events blueprint or the function found there.
+    """
+    for handler in _event_handlers(socketio, namespace):
+        if hasattr(handler, _OWNER):
+            owner = getattr(handler, _OWNER)
+            there = f"events blueprint {owner!r}" if owner else "another events blueprint"
+        else:
+            func = getattr(handler, "__wrapped__", handler)
+            module = getattr(func, "__module__", None) or "?"
+            qualname = getattr(func, "__qualname__", None) or type(func).__qualname__
+            there = f"the app's own handler {module}.{qualname}"
+        who = f"events blueprint {name!r}" if name else "an events blueprint"
+        raise EventsError(
+            f"{who} cannot serve Socket.IO namespace {namespace!r}: "
+            f"{there} answers {MESSAGE!r} there already; use another namespace for one"
+        )
+
+
+def _event_handlers(socketio: SocketIO, namespace: str) -> list[Any]:
+    """What answers ``event`` on ``namespace``: the handlers Flask-SocketIO holds until
+    ``init_app`` (``socketio.handlers``), its python-socketio server's after it, and
+    class-based namespaces with an ``on_event`` method.
+    """
+    server = getattr(socketio, "server", None)
+    found = [h for message, h, ns in socketio.handlers if (message, ns) == (MESSAGE, namespace)]
+    spaces = [h for h in socketio.namespace_handlers if h.namespace == namespace]
+    if server is not None:
+        found.append(server.handlers.get(namespace, {}).get(MESSAGE))
+        spaces.append(server.namespace_handlers.get(namespace))
+    found += [space for space in spaces if hasattr(space, f"on_{MESSAGE}")]
+    # (after init_app, a handler registered before it is in both places)
+    return [handler for handler in dict.fromkeys(found) if handler is not None]
 
 
 def push(
@@ -92,7 +146,8 @@ def push(
     and raised. Without a message queue, or with one of another kind, it is
     Flask-SocketIO's ``emit``.
     """
-    data = loads(without_auth(event).to_json())
+    app = _current_app_or_none()  # values msgspec cannot encode go to its JSON provider
+    data = loads(dumps(without_auth(event), getattr(getattr(app, "json", None), "default", None)))
     manager = _manager(socketio)
     if not is_redis(manager):
         socketio.emit(MESSAGE, data, namespace=namespace, to=to)
@@ -207,28 +262,57 @@ def _current_sid() -> Optional[str]:
     return getattr(request, "sid", None)
 
 
-def _watch_acks(socketio: SocketIO) -> None:
-    """Let handlers know whether the client asked for an acknowledgement.
+#: The python-socketio releases :func:`_watch_acks` is tested with (setup.py pins them).
+SUPPORTED_PYTHON_SOCKETIO = ">=5.10,<5.19"
 
-    python-socketio decides whether to acknowledge after the handler returns and
-    does not tell the handler, so its event dispatch is wrapped (once per server)
-    to record that in a context variable.
+#: The attribute naming the events blueprint that an ``event`` handler belongs to.
+_OWNER = "_flask_events_blueprint"
+
+_PRIVATE_SIGNATURE = ("self", "server", "sid", "eio_sid", "data", "namespace", "id")
+_install_lock = threading.Lock()
+
+
+def _watch_acks() -> None:
+    """Let the ``event`` handler know whether the client asked for an acknowledgement.
+
+    python-socketio decides that after the handler returns (``id is not None``) and has
+    no public way to tell the handler, so this wraps its PRIVATE method
+    ``socketio.Server._handle_event_internal(self, server, sid, eio_sid, data,
+    namespace, id)``, which calls the handler in the same thread, to record it in a
+    context variable. Installed once per process, on the class, so that servers
+    created before or after (``init_app``) have it.
+
+    :raises EventsError: the installed python-socketio lacks that method, or changed
+        its signature: better than answering every event as an acknowledgement.
     """
-    server = getattr(socketio, "server", None)
-    original = getattr(server, "_handle_event_internal", None)
-    if original is None or getattr(original, "_flask_events", False):
-        if original is None:
-            logger.warning("python-socketio changed: answers are always acknowledgements")
-        return
+    import socketio as python_socketio  # type: ignore[import-untyped]
 
-    def handle_event_internal(
-        server_: Any, sid: str, eio_sid: str, data: Any, namespace: str, id: Any
-    ) -> Any:
-        token = _ack_requested.set(id is not None)
+    server_class = python_socketio.Server
+    with _install_lock:
+        original: Any = getattr(server_class, "_handle_event_internal", None)
+        if getattr(original, "_flask_events", False):
+            return
         try:
-            return original(server_, sid, eio_sid, data, namespace, id)
-        finally:
-            _ack_requested.reset(token)
+            parameters = tuple(inspect.signature(original).parameters)
+        except (TypeError, ValueError):
+            parameters = ()
+        if parameters != _PRIVATE_SIGNATURE:
+            version = importlib.metadata.version("python-socketio")
+            raise EventsError(
+                f"python-socketio {version} is not supported: Flask-Events needs "
+                f"python-socketio{SUPPORTED_PYTHON_SOCKETIO}, whose private "
+                "Server._handle_event_internal tells acknowledged events from the others"
+            )
 
-    handle_event_internal._flask_events = True  # type: ignore[attr-defined]
-    server._handle_event_internal = handle_event_internal  # type: ignore[union-attr]
+        @functools.wraps(original)
+        def handle_event_internal(
+            self: Any, server: Any, sid: str, eio_sid: str, data: Any, namespace: str, id_: Any
+        ) -> Any:
+            token = _ack_requested.set(id_ is not None)
+            try:
+                return original(self, server, sid, eio_sid, data, namespace, id_)
+            finally:
+                _ack_requested.reset(token)
+
+        handle_event_internal._flask_events = True  # type: ignore[attr-defined]
+        server_class._handle_event_internal = handle_event_internal
