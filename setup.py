@@ -27,7 +27,6 @@ setup(
         "flask-smorest>=0.42",
         "blinker>=1.6.2",
         "msgspec>=0.18.6",
-        "flask-sock>=0.7",
         "simple-websocket>=1.0",  # event_class, for the WebSocket connections' readers
         "wsproto>=1.0",  # simple-websocket's engine: its LocalProtocolError on closed sockets
         "httpx>=0.25",  # with httpcore 0.18, whose network backend classes the client uses
@@ -35,9 +34,11 @@ setup(
     ],
     extras_require={
         "pydantic": ["pydantic>=2"],
-        "socketio": ["flask-socketio>=5.3"],
-        # 5.10: a push reaches the pushing process's own clients before Redis is asked
-        "redis": ["flask-socketio>=5.3", "python-socketio>=5.10", "redis>=4"],
+        # python-socketio: 5.10, a push reaches the pushing process's own clients before
+        # Redis is asked; <5.19, the releases whose private Server._handle_event_internal
+        # the Socket.IO transport is tested with (it tells acknowledged events apart)
+        "socketio": ["flask-socketio>=5.3", "python-socketio>=5.10,<5.19"],
+        "redis": ["flask-socketio>=5.3", "python-socketio>=5.10,<5.19", "redis>=4"],
         "prometheus": ["prometheus-client>=0.17"],
         "opentelemetry": ["opentelemetry-api>=1.20", "opentelemetry-sdk>=1.20"],
         "test": [
@@ -51,8 +52,9 @@ setup(
             "openapi-spec-validator>=0.7",
             "playwright>=1.40",  # drives Debian's chromium; never downloads a browser
             "websocket-client>=1.6",
+            "flask-sock>=0.7",  # an app's own WebSocket routes beside ours
             "flask-socketio>=5.3",
-            "python-socketio[client]>=5.10",
+            "python-socketio[client]>=5.10,<5.19",
             "redis>=4",
             "prometheus-client>=0.17",
             "opentelemetry-api>=1.20",
@@ -62,7 +64,7 @@ setup(
             "gunicorn>=21.2",  # tests/test_body.py: real gthread and sync workers
             "schemathesis>=4; python_version >= '3.11'",  # 4.x needs 3.11
         ],
-        "bench": ["gunicorn>=21.2", "orjson>=3.9"],
+        "bench": ["gunicorn>=21.2", "orjson>=3.9", "flask-sock>=0.7"],
         "dev": ["ruff", "mypy", "tox>=4"],
         "docs": ["sphinx>=7"],
     },
