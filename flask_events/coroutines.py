@@ -2,14 +2,18 @@
 
 Each thread keeps one event loop and runs coroutines to completion on it, so loop-bound
 resources (clients, pools) created by handlers stay usable from one event to the next
-in that thread; the loop is closed when the thread ends. Transport-free.
+in that thread; the loop is closed when the thread ends. Tasks a coroutine spawned and
+left pending are cancelled, and awaited, when it returns, as :func:`asyncio.run` does:
+none lingers into the next event. Transport-free.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextvars
 import threading
+import weakref
 from collections.abc import Awaitable, Coroutine, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -20,7 +24,8 @@ T = TypeVar("T")
 
 _local = threading.local()
 _helper: ThreadPoolExecutor | None = None
-_helper_lock = threading.Lock()
+_closing_at_exit = False
+_lock = threading.Lock()
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -29,11 +34,19 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
     Uses this thread's loop; if a loop is already running in this thread (the caller
     is itself async), the coroutine runs on a helper thread's loop instead. The
     current context (Flask's app and request contexts included) is carried over.
+    Once ``coroutine`` has returned (or raised), the tasks still pending on the loop
+    (spawned by it and not awaited) are cancelled and awaited, as :func:`asyncio.run`
+    does; an exception other than the cancellation that one of them ends with goes
+    to the loop's exception handler (logged by the ``asyncio`` logger).
     """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return _thread_loop().run_until_complete(coroutine)
+        loop = _thread_loop()
+        try:
+            return loop.run_until_complete(coroutine)
+        finally:
+            _cancel_leftovers(loop)
 
     context = contextvars.copy_context()
     future: Future[T] = _helper_pool().submit(context.run, run, coroutine)  # type: ignore[arg-type]
@@ -51,35 +64,85 @@ async def gather_bounded(awaitables: Iterable[Awaitable[T]], limit: int) -> list
     return list(await asyncio.gather(*(bounded(a) for a in awaitables)))
 
 
+def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel the tasks pending on ``loop`` (not running) and wait for them to end."""
+    tasks = asyncio.all_tasks(loop)
+    if not tasks:
+        return
+    for task in tasks:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+    for task in tasks:
+        if not task.cancelled() and task.exception() is not None:
+            loop.call_exception_handler(
+                {
+                    "message": "unhandled exception in a task an async handler left running",
+                    "exception": task.exception(),
+                    "task": task,
+                }
+            )
+
+
 class _LoopHolder:
-    """A thread's event loop, closed when the thread ends.
+    """A thread's event loop, closed when the thread ends, or at exit.
 
     Held only by the thread's :data:`_local`, which CPython drops when the thread
     ends; the loop itself sits in reference cycles (its selector, its self-pipe), so
     without this it would keep its three file descriptors until the garbage
-    collector ran.
+    collector ran. The main thread (and a daemon thread still alive at exit) ends
+    only as the interpreter tears itself down, too late to close a loop cleanly (its
+    sockets may be gone first: ``ResourceWarning: unclosed event loop``), so
+    :func:`_close_idle_loops` closes those loops at exit.
     """
 
-    __slots__ = ("loop",)
+    __slots__ = ("__weakref__", "loop")
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
 
     def __del__(self) -> None:
-        if not self.loop.is_running():
+        self.close()
+
+    def close(self) -> None:
+        """Close the loop, unless it is running (or closed already)."""
+        if not self.loop.is_running() and not self.loop.is_closed():
             self.loop.close()
+
+
+#: The holders of loops not closed yet, for :func:`_close_idle_loops`.
+_holders: weakref.WeakSet[_LoopHolder] = weakref.WeakSet()
 
 
 def _thread_loop() -> asyncio.AbstractEventLoop:
     holder: _LoopHolder | None = getattr(_local, "holder", None)
     if holder is None or holder.loop.is_closed():
         holder = _local.holder = _LoopHolder()
+        with _lock:
+            global _closing_at_exit
+            if not _closing_at_exit:
+                atexit.register(_close_idle_loops)
+                _closing_at_exit = True
+            _holders.add(holder)
     return holder.loop
 
 
+def _close_idle_loops() -> None:
+    """At exit: close the loops of the threads that are still alive (the main one)."""
+    with _lock:
+        holders = list(_holders)
+    for holder in holders:
+        holder.close()
+
+
 def _helper_pool() -> ThreadPoolExecutor:
+    """The threads that run coroutines for callers that run a loop themselves.
+
+    Not shut down explicitly: :mod:`concurrent.futures` ends its threads at exit
+    (before :mod:`atexit` callbacks run), and each thread's loop is closed as the
+    thread ends.
+    """
     global _helper
-    with _helper_lock:
+    with _lock:
         if _helper is None:
             _helper = ThreadPoolExecutor(thread_name_prefix="flask-events-async")
         return _helper
