@@ -185,6 +185,37 @@ def test_parallel_async_handlers_run_concurrently_on_one_loop(app, client):
     assert len(threads) == 1
 
 
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_batch_limits_none_means_no_limit(app, client, kind):
+    """``None`` for EVENTS_BATCH_MAX_EVENTS and EVENTS_BATCH_MAX_WORKERS: more than the
+    default number of sub-events, all running at once (sync on threads, async tasks).
+    """
+    app.config["EVENTS_BATCH_MAX_EVENTS"] = None
+    app.config["EVENTS_BATCH_MAX_WORKERS"] = None
+    n, arrived, lock = 20, [], threading.Lock()  # past the default 16 workers
+
+    def meet(event):
+        with lock:
+            arrived.append(1)
+        deadline = time.monotonic() + 30
+        while len(arrived) < n:  # only finishes once all n are inside at once
+            assert time.monotonic() < deadline
+            time.sleep(0.001)
+        return len(arrived)
+
+    async def meet_async(event):
+        arrived.append(1)
+        while len(arrived) < n:
+            await asyncio.sleep(0.001)
+        return len(arrived)
+
+    app.blueprints["events"].add("meet", 1, meet if kind == "sync" else meet_async)
+    answers = batch(client, [envelope("meet", 1)] * n, parallel=True)["payload"]
+    assert [a["payload"] for a in answers] == [n] * n
+    answers = batch(client, [envelope("echo", 1, i) for i in range(101)])["payload"]
+    assert [a["payload"] for a in answers] == list(range(101))  # past the default 100
+
+
 def test_sync_and_async_sub_events_mix(app, client):
     async def later(event):
         await asyncio.sleep(0.001)
