@@ -13,7 +13,7 @@ import websocket  # websocket-client
 from flask_events.codec import dumps
 
 from .conftest import envelope
-from .servers import flask_server
+from .servers import flask_server, logged_server
 
 pytestmark = pytest.mark.e2e
 
@@ -133,3 +133,16 @@ def test_batch_over_a_websocket(server):
             "rates:get:response",
             "account:list:response",
         ]
+
+
+def test_connections_under_gunicorn_gthread_end_cleanly(tmp_path):
+    """Our view hands the socket back to gunicorn as flask-sock does: each connection
+    ends without an error and the worker's thread serves the next one.
+    """
+    log = tmp_path / "gunicorn.log"
+    with logged_server("gthread", "example_app:create_app()", log) as port:
+        for _ in range(6):  # more connections than the worker has threads
+            with connect(f"http://127.0.0.1:{port}") as ws:
+                assert ask(ws, envelope("rates:get", 1))["name"] == "rates:get:response"
+    logged = log.read_text()
+    assert "Traceback" not in logged and "Error" not in logged, logged
