@@ -30,6 +30,7 @@ __all__ = [
     "Expired",
     "Forbidden",
     "Gone",
+    "MissingDependency",
     "NotFound",
     "PushFailed",
     "RedactedError",
@@ -298,3 +299,25 @@ class BadProtocol(EventError):
 def _readable_id(raw: Optional[Mapping[str, Any]], key: str) -> Optional[str]:
     value = raw.get(key) if raw is not None else None
     return value if isinstance(value, str) and value else None
+
+
+class MissingDependency(EventsError, ImportError):
+    """A feature needs one of the package's extras, which is not installed.
+
+    Raised when the feature is set up (``EventsMetrics(app)``, ``EventsTracing(app)``,
+    ``EventPusher(...)``, ``attach_socketio(...)``, a handler declared with a
+    pydantic model), never when :mod:`flask_events` is imported. The message says
+    what to install, e.g. ``pip install 'flask-events[prometheus]'``.
+
+    :param feature: what needs it (``"EventsMetrics"``).
+    :param module: the module that could not be imported (also :attr:`name`, as for
+        any :class:`ImportError`).
+    :param extra: the extra that provides it (``"prometheus"``).
+    :param reason: why it could not be used (the import's error, a version).
+    """
+
+    def __init__(self, feature: str, module: str, extra: str, *, reason: str) -> None:
+        self.feature = feature
+        self.extra = extra
+        self.install = f"pip install 'flask-events[{extra}]'"
+        super().__init__(f"{feature} needs {module} ({reason}): {self.install}", name=module)

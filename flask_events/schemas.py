@@ -1,4 +1,4 @@
-"""Payload schemas: marshmallow (and pydantic, when installed) behind one interface.
+"""Payload schemas: marshmallow (and pydantic 2, the ``pydantic`` extra) behind one interface.
 
 A handler may declare an ``input`` schema (the payload is loaded through it before the
 handler runs) and an ``output`` schema (the handler's result is dumped through it).
@@ -14,6 +14,9 @@ from typing import Any, Optional
 import marshmallow as ma
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+
+from .errors import MissingDependency
+from .extras import require
 
 __all__ = ["PayloadSchema", "PayloadValidationError", "adapt"]
 
@@ -137,7 +140,9 @@ def adapt(schema: Any) -> Optional[PayloadSchema]:
     """Wrap a marshmallow schema (class or instance) or a pydantic model.
 
     :returns: ``None`` for ``None``.
-    :raises TypeError: for anything else.
+    :raises ~flask_events.MissingDependency: a pydantic model, and pydantic 2 cannot
+        be imported.
+    :raises TypeError: for anything else (a ``pydantic.v1`` model included).
     """
     if schema is None or isinstance(schema, PayloadSchema):
         return schema
@@ -153,11 +158,31 @@ def adapt(schema: Any) -> Optional[PayloadSchema]:
 
 
 def _is_pydantic_model(value: Any) -> bool:
-    try:
-        import pydantic
-    except ImportError:
+    """Whether ``value`` is a pydantic 2 model class. pydantic is imported only for a
+    class that derives from one of its classes.
+
+    :raises ~flask_events.MissingDependency: it is one, and pydantic 2 cannot be used.
+    :raises TypeError: it is a ``pydantic.v1`` model.
+    """
+    if not isinstance(value, type) or not any(map(_from_pydantic, value.__mro__[1:])):
         return False
-    return isinstance(value, type) and issubclass(value, pydantic.BaseModel)
+    feature = f"The payload schema {value.__qualname__}"
+    pydantic = require("pydantic", feature)
+    if not hasattr(pydantic.BaseModel, "model_validate"):
+        version = getattr(pydantic, "VERSION", "?")
+        reason = f"pydantic 2 is needed, {version} is installed"
+        raise MissingDependency(feature, "pydantic", "pydantic", reason=reason)
+    if not issubclass(value, pydantic.BaseModel):
+        raise TypeError(
+            f"{feature} is a pydantic v1 model: payload schemas are pydantic 2 models "
+            "(pydantic.BaseModel)"
+        )
+    return True
+
+
+def _from_pydantic(cls: type) -> bool:
+    module = getattr(cls, "__module__", None) or ""
+    return module == "pydantic" or module.startswith("pydantic.")
 
 
 def _pydantic_errors(exc: Any) -> FieldErrors:

@@ -1,4 +1,4 @@
-"""Prometheus metrics from the tracker signals (``pip install Flask-Events[prometheus]``).
+"""Prometheus metrics from the tracker signals (``pip install 'flask-events[prometheus]'``).
 
 ::
 
@@ -21,6 +21,7 @@ from typing import Any, Optional
 from flask import Flask, Response
 
 from ..errors import BadProtocol, EventNotFound, PushFailed
+from ..extras import require
 from ..signals import error_noticed, event_error_noticed, event_finished
 
 __all__ = ["EventsMetrics"]
@@ -34,6 +35,7 @@ class EventsMetrics:
         (pass ``prometheus_client.REGISTRY`` to share the global one).
     :param metrics_url: where to serve the metrics, or ``None`` for no route.
     :param prefix: the metrics' name prefix.
+    :raises ~flask_events.MissingDependency: prometheus-client is not installed.
     """
 
     def __init__(
@@ -44,23 +46,22 @@ class EventsMetrics:
         metrics_url: Optional[str] = "/metrics",
         prefix: str = "events",
     ) -> None:
-        from prometheus_client import CollectorRegistry, Counter, Histogram
-
-        self.registry = registry if registry is not None else CollectorRegistry()
+        prometheus = require("prometheus_client", "EventsMetrics")
+        self.registry = registry if registry is not None else prometheus.CollectorRegistry()
         self.metrics_url = metrics_url
-        self.events = Counter(
+        self.events = prometheus.Counter(
             f"{prefix}_total",
             "Events answered, by outcome",
             ["name", "version", "outcome", "transport"],
             registry=self.registry,
         )
-        self.duration = Histogram(
+        self.duration = prometheus.Histogram(
             f"{prefix}_duration_seconds",
             "Time spent in event handlers",
             ["name", "version", "transport"],
             registry=self.registry,
         )
-        self.push_failures = Counter(
+        self.push_failures = prometheus.Counter(
             f"{prefix}_push_failures",
             "Pushes the message queue did not take",
             ["namespace"],

@@ -1,4 +1,4 @@
-"""OpenTelemetry traces from the tracker signals (``pip install Flask-Events[opentelemetry]``).
+"""OpenTelemetry traces from the tracker signals (``pip install 'flask-events[opentelemetry]'``).
 
 ::
 
@@ -26,6 +26,7 @@ from typing import Any, Optional
 from flask import Flask
 
 from ..errors import RedactedError
+from ..extras import require
 from ..signals import event_finished, event_started
 
 __all__ = ["EventsTracing"]
@@ -37,11 +38,11 @@ class EventsTracing:
     :param app: the app (or call :meth:`init_app` later).
     :param tracer_provider: an OpenTelemetry ``TracerProvider``; the global one by
         default.
+    :raises ~flask_events.MissingDependency: the OpenTelemetry API is not installed.
     """
 
     def __init__(self, app: Optional[Flask] = None, *, tracer_provider: Any = None) -> None:
-        from opentelemetry import trace
-
+        trace = require("opentelemetry.trace", "EventsTracing")
         self.tracer = trace.get_tracer("flask_events", tracer_provider=tracer_provider)
         self._open: dict[int, tuple[Any, Any]] = {}  # id(event) -> (span, context token)
         self._lock = threading.Lock()

@@ -36,7 +36,9 @@ from dataclasses import dataclass
 from typing import Any, Optional
 from urllib.parse import urlparse
 
-__all__ = ["Publishing", "bounded_publish", "is_redis", "listen_promptly"]
+from ..extras import require
+
+__all__ = ["Publishing", "bounded_publish", "is_redis", "listen_promptly", "require_redis"]
 
 logger = logging.getLogger("flask_events")
 
@@ -77,6 +79,16 @@ def is_redis(manager: Any) -> bool:
     return True
 
 
+def require_redis(url: str, feature: str) -> None:
+    """Check that the Redis client is installed if ``url`` is a Redis message queue
+    (``redis://``, ``rediss://``), as Flask-SocketIO reads it.
+
+    :raises ~flask_events.MissingDependency: it is not (naming the ``redis`` extra).
+    """
+    if urlparse(url).scheme.split("+")[0] in ("redis", "rediss"):
+        require("redis", feature)
+
+
 @contextlib.contextmanager
 def bounded_publish(manager: Any, timeout: Optional[float]) -> Iterator[Publishing]:
     """Within the block, what ``manager`` publishes in this thread (or task) goes
@@ -95,9 +107,13 @@ def bounded_publish(manager: Any, timeout: Optional[float]) -> Iterator[Publishi
 def listen_promptly(manager: Any) -> None:
     """Make ``manager``'s listener, not started yet, reconnect every
     :data:`RECONNECT_DELAY` seconds instead of backing off to a minute.
+
+    :raises ~flask_events.MissingDependency: the Redis client is not installed
+        (python-socketio would only log, every second, that Redis is unreachable).
     """
     if not is_redis(manager) or getattr(manager, "_flask_events_listener", False):
         return
+    require("redis", "A Socket.IO server with a Redis message queue")
 
     def listen_with_retries() -> Iterator[Any]:
         # python-socketio's own loop, without the doubling delay; one warning per outage.
@@ -206,7 +222,7 @@ def _client(manager: Any, timeout: Optional[float]) -> Any:
     """A Redis client for ``manager``'s URL and options, with bounded waits and no
     retries.
     """
-    import redis
+    redis = require("redis", "Pushing through a Redis message queue")
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 

@@ -18,6 +18,7 @@ import inspect
 import logging
 import threading
 from contextvars import ContextVar
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Optional
 
 from flask import current_app, has_app_context
@@ -25,16 +26,17 @@ from flask import current_app, has_app_context
 from ..codec import dumps, loads
 from ..errors import BadProtocol, EventsError, PushFailed
 from ..event import Event, without_auth
+from ..extras import require
 from ..signals import error_noticed, send
 from .limits import InFlight, handle_limited
-from .message_queue import bounded_publish, is_redis, listen_promptly
+from .message_queue import bounded_publish, is_redis, listen_promptly, require_redis
 
 if TYPE_CHECKING:
     from flask_socketio import SocketIO
 
     from ..dispatch import Dispatcher
 
-__all__ = ["EventPusher", "bind_socketio", "push"]
+__all__ = ["EventPusher", "bind_socketio", "push", "require_socketio"]
 
 logger = logging.getLogger("flask_events")
 
@@ -160,6 +162,15 @@ def push(
         raise error from outcome.cause
 
 
+def require_socketio(feature: str) -> ModuleType:
+    """Flask-SocketIO's module, for ``feature`` (``"attach_socketio"``).
+
+    :raises ~flask_events.MissingDependency: it is not installed (naming the
+        ``socketio`` extra).
+    """
+    return require("flask_socketio", feature)
+
+
 class EventPusher:
     """Push events from a process that runs no server, through the message queue.
 
@@ -168,6 +179,8 @@ class EventPusher:
     :param namespace: the events namespace of the servers.
     :param timeout: with Redis, the most seconds a push waits for Redis in all:
         connecting, sending and its answer together (``None``: no limit).
+    :raises ~flask_events.MissingDependency: Flask-SocketIO is not installed (the
+        ``socketio`` extra), or the Redis client with a Redis URL (``redis``).
     """
 
     def __init__(
@@ -177,9 +190,8 @@ class EventPusher:
         *,
         timeout: Optional[float] = PUSH_TIMEOUT,
     ) -> None:
-        from flask_socketio import SocketIO
-
-        self.socketio = SocketIO(message_queue=message_queue)
+        require_redis(message_queue, "EventPusher with a Redis message queue")
+        self.socketio = require_socketio("EventPusher").SocketIO(message_queue=message_queue)
         self.namespace = namespace
         self.timeout = timeout
 
