@@ -361,8 +361,9 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
             served already (by another events blueprint or the app's own ``event``
             handler).
         """
-        from .transports.socketio import bind_socketio
+        from .transports.socketio import bind_socketio, require_socketio
 
+        require_socketio("attach_socketio")
         state = state_for(self, app if app is not None else _socketio_app(socketio), name=name)
         if state.socketio is not None:
             raise EventsError(
@@ -440,7 +441,7 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         )
 
     def _on_register(self, state: BlueprintSetupState) -> None:
-        app = state.app
+        app: Flask = state.app  # type: ignore[assignment]  # typed as sansio App
         for key, value in DEFAULT_CONFIG.items():
             app.config.setdefault(key, value)
         name = f"{state.name_prefix}.{state.name}".lstrip(".")

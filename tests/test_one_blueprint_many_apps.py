@@ -141,3 +141,10 @@ def test_push_without_an_attached_socketio_is_an_error():
         events.push(Event.new("news", 1))
     with pytest.raises(EventsError, match="outside an app context needs socketio"):
         events.push(Event.new("news", 1))
+
+
+def test_attach_without_flask_socketio_names_the_extra(monkeypatch):
+    events = make_events()
+    monkeypatch.setitem(__import__("sys").modules, "flask_socketio", None)
+    with pytest.raises(ImportError, match=r"pip install 'flask-events\[socketio\]'"):
+        events.attach_socketio(object())
