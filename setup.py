@@ -37,8 +37,9 @@ setup(
         # python-socketio: 5.10, a push reaches the pushing process's own clients before
         # Redis is asked; <5.19, the releases whose private Server._handle_event_internal
         # the Socket.IO transport is tested with (it tells acknowledged events apart)
-        "socketio": ["flask-socketio>=5.3", "python-socketio>=5.10,<5.19"],
-        "redis": ["flask-socketio>=5.3", "python-socketio>=5.10,<5.19", "redis>=4"],
+        # flask-socketio 5.3.6: the lowest tested (its test client with python-socketio 5.10)
+        "socketio": ["flask-socketio>=5.3.6", "python-socketio>=5.10,<5.19"],
+        "redis": ["flask-socketio>=5.3.6", "python-socketio>=5.10,<5.19", "redis>=4"],
         "prometheus": ["prometheus-client>=0.17"],
         "opentelemetry": ["opentelemetry-api>=1.20", "opentelemetry-sdk>=1.20"],
         "test": [
@@ -53,7 +54,7 @@ setup(
             "playwright>=1.40",  # drives Debian's chromium; never downloads a browser
             "websocket-client>=1.6",
             "flask-sock>=0.7",  # an app's own WebSocket routes beside ours
-            "flask-socketio>=5.3",
+            "flask-socketio>=5.3.6",
             "python-socketio[client]>=5.10,<5.19",
             "redis>=4",
             "prometheus-client>=0.17",
