@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Optional, TypeVar, Union
+from typing import Any, Callable, Optional, Type, TypeVar, Union
 
 from flask import Blueprint as FlaskBlueprint
 from flask import Flask, Response, current_app, has_app_context, jsonify, render_template, url_for
@@ -276,7 +276,7 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         self.dispatcher.authenticator = func
         return func
 
-    def errorhandler(self, code_or_exception: Union[type[Exception], int]) -> Callable[[F], F]:
+    def errorhandler(self, code_or_exception: Union[Type[Exception], int]) -> Callable[[F], F]:
         """Decorator: answer what this blueprint's event handlers raise, as Flask's
         ``errorhandler`` does for views — for the events of this blueprint only
         (batch sub-events included), not for its other routes.
@@ -304,7 +304,7 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         return decorator
 
     def register_error_handler(
-        self, code_or_exception: Union[type[Exception], int], f: Callable[[Any], Any]
+        self, code_or_exception: Union[Type[Exception], int], f: Callable[[Any], Any]
     ) -> None:
         """Declare ``f`` for ``code_or_exception``: the twin of :meth:`errorhandler`."""
         self.dispatcher.error_handlers.add(

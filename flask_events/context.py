@@ -2,7 +2,8 @@
 and what reads it (:data:`current_event`, :class:`EventLogFilter`).
 
 Each handler call (a batch's sub-events included, in their threads or tasks) sees its
-own :class:`Handling`. No Flask import (werkzeug's ``LocalProxy`` only).
+own :class:`Handling`; each signal subscriber, the redacted event it gets. No Flask
+import (werkzeug's ``LocalProxy`` only).
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ def _current_event() -> Event:
 
 
 #: The event being handled (a proxy, like ``flask.request``), inside a handler and
-#: anything it calls; using it elsewhere raises ``RuntimeError``.
+#: anything it calls; in a signal subscriber, the redacted event it gets. Using it
+#: elsewhere raises ``RuntimeError``.
 current_event: Event = LocalProxy(_current_event)  # type: ignore[assignment]
 
 
@@ -62,8 +64,8 @@ class EventLogFilter(logging.Filter):
 
     Sets ``flow_id``, ``event_id``, ``event_name`` and ``event_version`` (``"-"``
     outside a handler), so a format such as ``"%(flow_id)s %(event_name)s
-    %(message)s"`` traces every line of a flow; in batch sub-events and on every
-    transport too. Values with characters that are not printable (a newline, an
+    %(message)s"`` traces every line of a flow; in batch sub-events, in signal
+    subscribers and on every transport too. Values with characters that are not printable (a newline, an
     escape) are written escaped, as ``repr`` writes them. ``auth`` never reaches a
     record from here. Add it to a handler::
 

@@ -170,7 +170,11 @@ class Dispatcher:
             request = parse_event(data, max_depth=max_depth)
         except BadProtocol as error:
             return self.reject(error, sender=sender, transport=transport)
-        response = self.dispatch(request, sender=sender, transport=transport, isolated=isolated)
+        spec = self._handlers.get((request.name, request.version))  # as dispatch() does
+        if spec is None:
+            response = self.not_found(request, sender, transport)
+        else:
+            response = self.run(spec, request, sender, transport, isolated=isolated)[0]
         return self.encode(request, response, sender=sender, transport=transport)
 
     def reject(self, error: BadProtocol, *, sender: Any, transport: str = "http") -> Reply:
@@ -296,28 +300,8 @@ class Dispatcher:
         """
         if isolated and self.scope is not None and sender is not None:
             with self.scope(sender):
-                return self._run(spec, request, sender, transport)
-        return self._run(spec, request, sender, transport)
-
-    async def run_async(
-        self,
-        spec: HandlerSpec,
-        request: Event,
-        sender: Any,
-        transport: str,
-        *,
-        isolated: bool = False,
-    ) -> tuple[Event, Optional[Exception]]:
-        """:meth:`run`, awaiting an ``async def`` handler on the running loop."""
-        if isolated and self.scope is not None and sender is not None:
-            with self.scope(sender):
-                return await self._run_async(spec, request, sender, transport)
-        return await self._run_async(spec, request, sender, transport)
-
-    def _run(
-        self, spec: HandlerSpec, request: Event, sender: Any, transport: str
-    ) -> tuple[Event, Optional[Exception]]:
-        # what subscribers see: redacted once, the same object throughout
+                return self.run(spec, request, sender, transport)
+        # shown: what subscribers see, redacted once (the same object throughout)
         shown = self._started(request, sender, transport) if event_started.receivers else request
         start = perf_counter() if event_finished.receivers else 0.0  # 0.0: not timed
         token = _handling.set((request, sender, transport))
@@ -339,7 +323,7 @@ class Dispatcher:
             error = exc
             response, raised = self._failure(spec, request, exc, sender)
         finally:
-            handling = _handling.get()
+            handling = _handling.get() if start else None  # the principal, for signals
             _handling.reset(token)
         if start:
             self._finished(shown, request, response, error, start, sender, transport, handling)
@@ -347,10 +331,21 @@ class Dispatcher:
             raise raised
         return response, error
 
-    async def _run_async(
-        self, spec: HandlerSpec, request: Event, sender: Any, transport: str
+    async def run_async(
+        self,
+        spec: HandlerSpec,
+        request: Event,
+        sender: Any,
+        transport: str,
+        *,
+        isolated: bool = False,
     ) -> tuple[Event, Optional[Exception]]:
-        """:meth:`_run`, with the handler's coroutine awaited: the same steps."""
+        """:meth:`run`, awaiting an ``async def`` handler on the running loop: the
+        same steps (only the call differs).
+        """
+        if isolated and self.scope is not None and sender is not None:
+            with self.scope(sender):
+                return await self.run_async(spec, request, sender, transport)
         shown = self._started(request, sender, transport) if event_started.receivers else request
         start = perf_counter() if event_finished.receivers else 0.0
         token = _handling.set((request, sender, transport))
@@ -366,7 +361,7 @@ class Dispatcher:
             error = exc
             response, raised = self._failure(spec, request, exc, sender)
         finally:
-            handling = _handling.get()
+            handling = _handling.get() if start else None  # the principal, for signals
             _handling.reset(token)
         if start:
             self._finished(shown, request, response, error, start, sender, transport, handling)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Optional, Type, Union
 
 from werkzeug.exceptions import HTTPException, default_exceptions
 
@@ -30,7 +30,8 @@ logger = logging.getLogger("flask_events")
 
 #: What an error handler is declared for: an exception class, or an HTTP status that
 #: an ``HTTPException`` carries.
-ErrorKey = Union[type[BaseException], int]
+# ``Type``, not ``type``: Sphinx would link ``type`` to the errors' ``type`` attributes
+ErrorKey = Union[Type[BaseException], int]
 #: Gets the exception; returns (or raises) an ``EventError``, or returns an ``Event``.
 ErrorHandler = Callable[[Exception], Union[EventError, Event]]
 
