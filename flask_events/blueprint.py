@@ -370,7 +370,7 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
                 f"events blueprint {state.name!r} is attached already, to namespace "
                 f"{state.namespace!r}; cannot also attach it to {namespace!r}"
             )
-        bind_socketio(self.dispatcher, socketio, namespace)
+        bind_socketio(self.dispatcher, socketio, namespace, name=state.name)
         state.socketio, state.namespace = socketio, namespace
 
     def push(
