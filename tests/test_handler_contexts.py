@@ -187,6 +187,21 @@ def test_socketio_events_each_have_their_own_g():
     ]
 
 
+def test_socketio_events_tear_down_one_app_context_each():
+    events = make_events(Rendezvous(1))
+    app = make_app(events)
+    torn_down: list[int] = []
+    app.teardown_appcontext(lambda error: torn_down.append(1))
+    socketio = SocketIO(app, async_mode="threading")
+    events.attach_socketio(socketio)
+    client = socketio.test_client(app, namespace="/events")
+    before = len(torn_down)
+    for i in range(3):
+        client.emit("event", envelope("mark", i), namespace="/events", callback=True)
+    assert len(torn_down) - before == 3
+    client.disconnect(namespace="/events")
+
+
 # -- the context of signal subscribers ----------------------------------------------
 
 

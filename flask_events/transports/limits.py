@@ -60,13 +60,15 @@ def admit(
     )
 
 
-def handle(dispatcher: Dispatcher, data: Any, *, app: Any, transport: str) -> Reply:
-    """Handle one envelope with the app's depth limit, isolated: the events of one
-    connection run at once, each in an app context of its own.
+def handle(
+    dispatcher: Dispatcher, data: Any, *, app: Any, transport: str, isolated: bool = True
+) -> Reply:
+    """Handle one envelope with the app's depth limit; ``isolated``: in an app context
+    of its own (the events of one connection run at once).
     """
     max_depth = app.config["EVENTS_MAX_DEPTH"]
     return dispatcher.handle(
-        data, sender=app, transport=transport, max_depth=max_depth, isolated=True
+        data, sender=app, transport=transport, max_depth=max_depth, isolated=isolated
     )
 
 
@@ -74,12 +76,13 @@ def handle_limited(
     gate: InFlight, dispatcher: Dispatcher, data: Any, *, app: Any, transport: str
 ) -> Reply:
     """Handle ``data`` in the calling thread if the connection is under its limit,
-    else answer the refusal.
+    else answer the refusal. Not isolated again: Flask-SocketIO, its only caller, runs
+    each event in a request and app context of its own already.
     """
     refusal = admit(gate, dispatcher, data, app=app, transport=transport)
     if refusal is not None:
         return refusal
     try:
-        return handle(dispatcher, data, app=app, transport=transport)
+        return handle(dispatcher, data, app=app, transport=transport, isolated=False)
     finally:
         gate.leave()
