@@ -38,6 +38,7 @@ logger = logging.getLogger("flask_events")
 
 #: RFC 6455 close codes.
 MESSAGE_TOO_BIG = 1009
+INTERNAL_ERROR = 1011
 
 #: With ``EVENTS_SOCKET_MAX_IN_FLIGHT = None`` no event is refused, and a connection
 #: handles at most this many at once (its own thread and its pool's); the others wait
@@ -52,11 +53,14 @@ def websocket_view_for(dispatcher: Dispatcher) -> Callable[[], Response]:
         """One connection: receive envelopes and answer each, until it closes."""
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         ws = Server(request.environ, **server_options(app.config))
-        # From here on, this mirrors flask-sock 0.7's ``Sock.route`` wrapper.
-        with contextlib.suppress(ConnectionClosed):
-            _Connection(ws, dispatcher, app).serve()
-        with contextlib.suppress(Exception):
-            ws.close()
+        # From here on, this mirrors flask-sock 0.7's ``Sock.route`` wrapper; an
+        # exception that propagates (EVENTS_PROPAGATE_EXCEPTIONS) leaves it closed.
+        try:
+            with contextlib.suppress(ConnectionClosed):
+                _Connection(ws, dispatcher, app).serve()
+        finally:
+            with contextlib.suppress(Exception):
+                ws.close()
         return _WebSocketDone(ws.mode)
 
     return events_websocket
@@ -145,10 +149,15 @@ class _Connection:
         self._lock = threading.Lock()
         self._reader = False  # whether a thread reads, or is about to
         self._send_lock = threading.Lock()
+        self._failure: Optional[Exception] = None  # the first, of any pool thread
 
     def serve(self) -> None:
         """Read and answer until the connection closes; then wait for the events
         still being handled (their answers are dropped if the client has gone).
+
+        An exception that escapes an event (a handler's, when the app propagates
+        them; or a bug) ends the connection: it is raised here once the events in
+        flight are done, when the app propagates exceptions, and logged otherwise.
 
         The limit of events in flight decides, when the connection opens, whether it
         handles them in order and how many threads its pool may have.
@@ -156,7 +165,15 @@ class _Connection:
         limit = self.app.config["EVENTS_SOCKET_MAX_IN_FLIGHT"]
         if limit == 1:
             self._serve_in_order()
-            return
+        else:
+            self._serve_at_once(limit)
+        failure = self._failure
+        if failure is not None:
+            if self.dispatcher.settings(self.app).propagate_exceptions:
+                raise failure
+            logger.error("WebSocket connection failed; closing it", exc_info=failure)
+
+    def _serve_at_once(self, limit: Optional[int]) -> None:
         # ``limit`` events being handled, a reader, and one returning to the pool; with
         # no limit, the pool's threads and this one bound the events handled at once
         threads = UNLIMITED_THREADS - 1 if limit is None else limit + 2
@@ -172,11 +189,15 @@ class _Connection:
             self._pool.shutdown(wait=True)
 
     def _serve_in_order(self) -> None:
-        with contextlib.suppress(_Closed, ConnectionClosed):
+        try:
             while True:
                 message = self.ws.receive()
                 if message is not None and self._admitted(message):
                     self._answer(message)
+        except (_Closed, ConnectionClosed):
+            pass
+        except Exception as exc:
+            self._fail(exc)
 
     def _start(self, message: Optional[str]) -> None:
         """Run :meth:`_work` in the pool (``message``: admitted, to handle first)."""
@@ -212,9 +233,18 @@ class _Connection:
                 message = None
         except (_Closed, ConnectionClosed):
             self._closed.set()
-        except Exception:  # a bug: end this connection, loudly, and only this one
-            self._closed.set()
-            logger.exception("WebSocket connection failed; closing it")
+        except Exception as exc:
+            self._fail(exc)
+
+    def _fail(self, error: Exception) -> None:
+        """End this connection, and only this one: close it (1011), so that the reader
+        stops too, and keep the first error for :meth:`serve`.
+        """
+        with self._lock:
+            self._failure = self._failure or error
+        self._closed.set()
+        with contextlib.suppress(ConnectionClosed, LocalProtocolError, OSError):
+            self.ws.close(INTERNAL_ERROR, "internal error")
 
     def _receive(self, reserved: bool) -> Optional[str]:
         """Become the reader (unless another thread is) and wait for a message."""
