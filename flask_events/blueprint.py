@@ -212,6 +212,8 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         :param public: skip the :meth:`authenticator` for this event.
         :raises DuplicateHandlerError: if ``(name, version)`` is taken.
         :raises ExampleError: if an example does not match its schema.
+        :raises EventsError: an app has handled events with this blueprint already
+            (as Flask's setup methods, declare everything before serving).
         """
 
         def decorator(func: F) -> F:
@@ -265,8 +267,10 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         ``current_handling().principal``. Batch sub-events are authenticated one by
         one, each with its own ``auth``. The function is returned unchanged.
 
-        :raises EventsError: the blueprint has an authenticator already.
+        :raises EventsError: the blueprint has an authenticator already, or an app
+            has handled events with it already.
         """
+        self.registry.check_open(f"declare authenticator {_qualname(func)}")
         existing = self.dispatcher.authenticator
         if existing is not None:
             raise EventsError(
@@ -306,7 +310,12 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
     def register_error_handler(
         self, code_or_exception: Union[Type[Exception], int], f: Callable[[Any], Any]
     ) -> None:
-        """Declare ``f`` for ``code_or_exception``: the twin of :meth:`errorhandler`."""
+        """Declare ``f`` for ``code_or_exception``: the twin of :meth:`errorhandler`.
+
+        :raises EventsError: as :meth:`errorhandler` does, or an app has handled
+            events with this blueprint already.
+        """
+        self.registry.check_open(f"declare error handler {_qualname(f)}")
         self.dispatcher.error_handlers.add(
             code_or_exception, f, owner=f"events blueprint {self.name!r}"
         )

@@ -65,9 +65,9 @@ class EventLogFilter(logging.Filter):
     Sets ``flow_id``, ``event_id``, ``event_name`` and ``event_version`` (``"-"``
     outside a handler), so a format such as ``"%(flow_id)s %(event_name)s
     %(message)s"`` traces every line of a flow; in batch sub-events, in signal
-    subscribers and on every transport too. Values with characters that are not printable (a newline, an
-    escape) are written escaped, as ``repr`` writes them. ``auth`` never reaches a
-    record from here. Add it to a handler::
+    subscribers and on every transport too. Values with characters that are not
+    printable (a newline, an escape) are written escaped, as ``repr`` writes them.
+    ``auth`` never reaches a record from here. Add it to a handler::
 
         handler.addFilter(EventLogFilter())
     """

@@ -143,6 +143,9 @@ class Dispatcher:
         self.authenticator: Optional[Callable[[Event], Any]] = None
         #: What the blueprint's ``errorhandler`` declares.
         self.error_handlers = ErrorHandlers()
+        #: The first sender (app) to send an event through :meth:`handle` or
+        #: :meth:`dispatch`; from then on the registry takes no new handlers.
+        self.first_sender: Any = None
 
     def handle(
         self,
@@ -166,6 +169,8 @@ class Dispatcher:
         :param isolated: run the handler in a fresh ``scope`` (see :meth:`run`), for
             transports that run several handlers at once.
         """
+        if self.first_sender is None:
+            self._serving(sender)
         try:
             request = parse_event(data, max_depth=max_depth)
         except BadProtocol as error:
@@ -176,6 +181,15 @@ class Dispatcher:
         else:
             response = self.run(spec, request, sender, transport, isolated=isolated)[0]
         return self.encode(request, response, sender=sender, transport=transport)
+
+    def _serving(self, sender: Any) -> None:
+        """The first event from a sender (an app): close the registry, as Flask refuses
+        setup methods once an app has handled its first request. Without a sender
+        (the dispatcher used directly) nothing is closed.
+        """
+        if sender is not None:
+            self.first_sender = sender
+            self.registry.close(f"app {getattr(sender, 'name', sender)!r}")
 
     def reject(self, error: BadProtocol, *, sender: Any, transport: str = "http") -> Reply:
         """Answer input that could not be read as an event with ``badProtocol``."""
@@ -207,6 +221,8 @@ class Dispatcher:
         self, request: Event, *, sender: Any, transport: str = "http", isolated: bool = False
     ) -> Event:
         """Run the handler of a parsed ``request`` and return its response event."""
+        if self.first_sender is None:
+            self._serving(sender)
         spec = self._handlers.get((request.name, request.version))
         if spec is None:
             return self.not_found(request, sender, transport)

@@ -6,7 +6,7 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional
 
-from .errors import DuplicateHandlerError, ExampleError
+from .errors import DuplicateHandlerError, EventsError, ExampleError
 from .schemas import PayloadSchema, PayloadValidationError, adapt
 
 __all__ = ["HandlerSpec", "Registry"]
@@ -48,9 +48,7 @@ class HandlerSpec:
     @property
     def qualname(self) -> str:
         """``module.function`` of the handler, for messages and listings."""
-        module = getattr(self.func, "__module__", None) or "?"
-        name = getattr(self.func, "__qualname__", None) or repr(self.func)
-        return f"{module}.{name}"
+        return _qualname(self.func)
 
     @property
     def summary(self) -> str:
@@ -63,6 +61,26 @@ class Registry:
 
     def __init__(self) -> None:
         self._handlers: dict[tuple[str, int], HandlerSpec] = {}
+        #: Who has served events from this table (``None``: nobody yet); once set,
+        #: :meth:`add` refuses new handlers.
+        self.closed_by: Optional[str] = None
+
+    def close(self, by: str) -> None:
+        """Refuse handlers from now on: ``by`` (an app) has handled its first event."""
+        if self.closed_by is None:
+            self.closed_by = by
+
+    def check_open(self, what: str) -> None:
+        """Raise unless the table still takes declarations.
+
+        :raises EventsError: ``what`` comes after the first event was handled.
+        """
+        if self.closed_by is not None:
+            raise EventsError(
+                f"cannot {what}: {self.closed_by} has already handled its first event "
+                "with these handlers, and a change now would not apply consistently; "
+                "declare every handler before the app serves events"
+            )
 
     def add(
         self,
@@ -91,6 +109,7 @@ class Registry:
         :raises TypeError: if ``name`` is not a non-empty string, ``version`` not an
             integer >= 1, ``func`` not callable, or a schema of an unknown kind.
         """
+        self.check_open(f"add a handler for {name!r} v{version} ({_qualname(func)})")
         if not isinstance(name, str) or not name:
             raise TypeError(f"event name must be a non-empty string, got {name!r}")
         if type(version) is not int or version < 1:
@@ -134,6 +153,12 @@ class Registry:
     def __iter__(self) -> Iterator[HandlerSpec]:
         """Every handler, sorted by name then version."""
         return iter(sorted(self._handlers.values(), key=lambda s: (s.name, s.version)))
+
+
+def _qualname(func: Any) -> str:
+    """``module.function`` of ``func`` (anything), for messages."""
+    module = getattr(func, "__module__", None) or "?"
+    return f"{module}.{getattr(func, '__qualname__', None) or repr(func)}"
 
 
 def _is_async(func: HandlerFunc) -> bool:

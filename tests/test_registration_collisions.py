@@ -75,3 +75,49 @@ def test_a_second_authenticator_is_refused_naming_both():
 
     message = str(caught.value)
     assert "first" in message and "second" in message and "'events'" in message
+
+
+def test_a_handler_added_after_the_first_event_is_refused_naming_it_and_the_app():
+    events = make_events()
+    app = Flask("svc")
+    app.register_blueprint(events)
+    assert events.registry.closed_by is None
+    envelope = {"name": "echo", "version": 1, "id": "i", "flowId": "f", "payload": 1}
+    assert app.test_client().post("/events", json=envelope).get_json()["payload"] == 1
+
+    def late(event):
+        return None
+
+    with pytest.raises(EventsError) as caught:
+        events.add("late", 1, late)
+    message = str(caught.value)
+    assert "'late' v1" in message and "late" in message and "app 'svc'" in message
+    assert events.registry.get("late", 1) is None
+    with pytest.raises(EventsError, match="declare authenticator"):
+        events.authenticator(late)
+    with pytest.raises(EventsError, match="declare error handler"):
+        events.errorhandler(KeyError)(late)
+    with pytest.raises(EventsError, match="has already handled its first event"):
+        events.add_batch()
+
+
+def test_declarations_before_any_event_are_fine_on_any_number_of_apps():
+    events = make_events()
+    first, second = Flask("one"), Flask("two")
+    first.register_blueprint(events)
+    events.add("more", 1, lambda event: "more")  # registered, not serving yet
+    second.register_blueprint(events)
+    envelope = {"name": "more", "version": 1, "id": "i", "flowId": "f", "payload": None}
+    for app in (first, second):
+        assert app.test_client().post("/events", json=envelope).get_json()["payload"] == "more"
+
+
+def test_the_dispatcher_used_directly_keeps_taking_handlers():
+    from flask_events import Dispatcher, Registry
+
+    registry = Registry()
+    registry.add("a", 1, lambda event: 1)
+    dispatcher = Dispatcher(registry)
+    envelope = {"name": "a", "version": 1, "id": "i", "flowId": "f", "payload": None}
+    assert dispatcher.handle(envelope, sender=None).event.payload == 1
+    registry.add("b", 1, lambda event: 2)  # no app: nothing to keep consistent

@@ -61,10 +61,10 @@ def test_pydantic_nested_errors(events):
 
 
 def test_pydantic_output_from_a_dict_and_a_bad_example(events):
+    with pytest.raises(ExampleError):  # declared before the app serves events
+        events.add("order:make", 1, print, input=Order, example=({"customer": 1}, None))
     events.add("order:get", 1, lambda event: {"id": 1, "total": 2}, output=OrderOut)
     assert send(make_app(events, TESTING=True), "order:get", {})["payload"] == {
         "id": 1,
         "total": 2,
     }
-    with pytest.raises(ExampleError):
-        events.add("order:make", 1, print, input=Order, example=({"customer": 1}, None))
