@@ -317,35 +317,37 @@ class Dispatcher:
         if isolated and self.scope is not None and sender is not None:
             with self.scope(sender):
                 return self.run(spec, request, sender, transport)
-        # shown: what subscribers see, redacted once (the same object throughout)
-        shown = self._started(request, sender, transport) if event_started.receivers else request
-        start = perf_counter() if event_finished.receivers else 0.0  # 0.0: not timed
-        token = _handling.set((request, sender, transport))
-        raised = error = None
-        try:
-            if self.authenticator is not None and not spec.public:
-                self._authenticate(request, sender, transport)
-            if spec.plain:
-                # The fast path, the common case: a sync handler without schemas,
-                # that is _call and _settle with nothing to load, await or dump.
+        if (
+            spec.plain
+            and not event_started.receivers
+            and not event_finished.receivers
+            and (self.authenticator is None or spec.public)
+        ):
+            # The fast path, the common case: a sync handler without schemas, nobody
+            # to authenticate nor to tell. It is _pipeline with nothing to redact, time,
+            # load, await or dump (and no coroutine to drive).
+            token = _handling.set((request, sender, transport))
+            try:
                 result = spec.func(request)
                 response = result if isinstance(result, Event) else response_event(request, result)
-            else:
-                result = self._call(spec, request)
-                if spec.is_async:
-                    result = coroutines.run(result)
-                response = self._settle(spec, request, result, sender)
-        except Exception as exc:
-            error = exc
-            response, raised = self._failure(spec, request, exc, sender)
-        finally:
-            handling = _handling.get() if start else None  # the principal, for signals
-            _handling.reset(token)
-        if start:
-            self._finished(shown, request, response, error, start, sender, transport, handling)
-        if raised is not None:
-            raise raised
-        return response, error
+                return response, None
+            except Exception as exc:
+                error = exc
+                response, raised = self._failure(spec, request, exc, sender)
+            finally:
+                _handling.reset(token)
+            if raised is not None:  # only a failure gets here
+                raise raised
+            return response, error
+        pipeline = self._pipeline(spec, request, sender, transport, awaiting=False)
+        try:
+            pipeline.send(None)  # nothing in it awaits: it ends at once
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        pipeline.close()  # pragma: no cover - a bug in _pipeline
+        raise RuntimeError(
+            "the handling pipeline awaited while run synchronously"
+        )  # pragma: no cover
 
     async def run_async(
         self,
@@ -357,13 +359,25 @@ class Dispatcher:
         isolated: bool = False,
     ) -> tuple[Event, Optional[Exception]]:
         """:meth:`run`, awaiting an ``async def`` handler on the running loop: the
-        same steps (only the call differs).
+        same pipeline, awaited.
         """
         if isolated and self.scope is not None and sender is not None:
             with self.scope(sender):
                 return await self.run_async(spec, request, sender, transport)
+        return await self._pipeline(spec, request, sender, transport, awaiting=True)
+
+    async def _pipeline(
+        self, spec: HandlerSpec, request: Event, sender: Any, transport: str, awaiting: bool
+    ) -> tuple[Event, Optional[Exception]]:
+        """The one handling pipeline: ``event_started``, authenticate, load the input,
+        call, dump the output, ``event_finished``. ``awaiting``: an ``async def``
+        handler is awaited on the running loop; otherwise it is run to completion on
+        this thread's (see :mod:`~flask_events.coroutines`), and nothing here awaits,
+        so :meth:`run` drives it without a loop.
+        """
+        # shown: what subscribers see, redacted once (the same object throughout)
         shown = self._started(request, sender, transport) if event_started.receivers else request
-        start = perf_counter() if event_finished.receivers else 0.0
+        start = perf_counter() if event_finished.receivers else 0.0  # 0.0: not timed
         token = _handling.set((request, sender, transport))
         raised = error = None
         try:
@@ -371,7 +385,7 @@ class Dispatcher:
                 self._authenticate(request, sender, transport)
             result = self._call(spec, request)
             if spec.is_async:
-                result = await result
+                result = (await result) if awaiting else coroutines.run(result)
             response = self._settle(spec, request, result, sender)
         except Exception as exc:
             error = exc
