@@ -19,18 +19,10 @@ from typing import Any, Callable
 import pytest
 from flask import Flask
 
-from flask_events import EventsBlueprint, random_id
+from flask_events import EventsBlueprint
 from flask_events.codec import dumps
 
-
-def envelope(name: str, payload: Any = None) -> dict[str, Any]:
-    return {
-        "name": name,
-        "version": 1,
-        "id": random_id(),
-        "flowId": random_id(),
-        "payload": payload if payload is not None else {},
-    }
+from .envelopes import envelope
 
 
 @pytest.fixture

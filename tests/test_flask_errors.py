@@ -25,21 +25,11 @@ from flask_events import (
     EventsError,
     NotFound,
     Unprocessable,
-    random_id,
 )
 from flask_events.codec import dumps
 from flask_events.testing import record_signals
 
-
-def envelope(name: str, payload: Any = None, **extra: Any) -> dict[str, Any]:
-    return {
-        "name": name,
-        "version": 1,
-        "id": random_id(),
-        "flowId": random_id(),
-        "payload": {} if payload is None else payload,
-        **extra,
-    }
+from .envelopes import envelope
 
 
 def make_app(events: EventsBlueprint, **config: Any) -> Flask:

@@ -14,8 +14,10 @@ from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 from flask_socketio import SocketIO
 
-from flask_events import Event, EventsBlueprint, random_id
+from flask_events import Event, EventsBlueprint
 from flask_events.codec import dumps
+
+from .envelopes import envelope
 
 
 class Money:
@@ -31,16 +33,6 @@ class MoneyJSONProvider(DefaultJSONProvider):
         if isinstance(o, Money):
             return {"amount": f"{o.cents // 100}.{o.cents % 100:02d}", "currency": o.currency}
         return DefaultJSONProvider.default(o)
-
-
-def envelope(name: str, payload: Any = None) -> dict[str, Any]:
-    return {
-        "name": name,
-        "version": 1,
-        "id": random_id(),
-        "flowId": random_id(),
-        "payload": {} if payload is None else payload,
-    }
 
 
 PRICE = {"amount": "12.50", "currency": "EUR"}
