@@ -83,7 +83,7 @@ def _socketio_app(socketio: Any) -> Flask:
 def _qualname(func: Any) -> str:
     """``module.function`` of a declared function, for messages."""
     module = getattr(func, "__module__", None) or "?"
-    return f"{module}.{getattr(func, '__qualname__', None) or func!r}"
+    return f"{module}.{getattr(func, '__qualname__', None) or repr(func)}"
 
 
 def _rules_of(app: Flask, name: str) -> list[Any]:

@@ -139,7 +139,7 @@ def _key_name(key: ErrorKey) -> str:
 def qualname(func: Any) -> str:
     """``module.function`` of a declared function, for messages."""
     module = getattr(func, "__module__", None) or "?"
-    return f"{module}.{getattr(func, '__qualname__', None) or func!r}"
+    return f"{module}.{getattr(func, '__qualname__', None) or repr(func)}"
 
 
 def log_failure(what: str, request: Event, error: BaseException) -> None:

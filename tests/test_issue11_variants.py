@@ -1,0 +1,70 @@
+"""Variants of the rules of "Flask-native" (issue 11) found by probing as a new user."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from flask import Flask
+
+from flask_events import EventError, EventsBlueprint, EventsError
+
+
+def envelope(name: str, payload: object = None) -> dict[str, object]:
+    return {"name": name, "version": 1, "id": "i", "flowId": "f", "payload": payload}
+
+
+def first_authenticator(event):
+    return None
+
+
+def second_authenticator(event):
+    return None
+
+
+def first_error_handler(error):
+    return EventError("first")
+
+
+def second_error_handler(error):
+    return EventError("second")
+
+
+def test_rule2_collision_messages_name_functions_as_module_dot_name():
+    events = EventsBlueprint("events", __name__)
+    events.authenticator(first_authenticator)
+    with pytest.raises(EventsError) as caught:
+        events.authenticator(second_authenticator)
+    message = str(caught.value)
+    assert f"{__name__}.first_authenticator;" in message
+    assert message.endswith(f"{__name__}.second_authenticator")
+
+    events.register_error_handler(KeyError, first_error_handler)
+    with pytest.raises(EventsError) as caught:
+        events.register_error_handler(KeyError, second_error_handler)
+    message = str(caught.value)
+    assert f"{__name__}.first_error_handler;" in message
+    assert message.endswith(f"{__name__}.second_error_handler")
+
+
+def failing_error_handler(error):
+    raise RuntimeError("the error handler's own bug")
+
+
+def test_rule3_a_failing_error_handler_is_logged_by_module_dot_name(caplog):
+    events = EventsBlueprint("events", __name__)
+
+    @events.handler("boom", 1)
+    def boom(event):
+        raise KeyError("x")
+
+    events.register_error_handler(KeyError, failing_error_handler)
+    app = Flask(__name__)
+    app.register_blueprint(events)
+    with caplog.at_level(logging.ERROR, "flask_events"):
+        answer = app.test_client().post("/events", json=envelope("boom")).get_json()
+    assert answer["payload"]["code"] == "UNHANDLED_ERROR"
+    [record] = [r for r in caplog.records if r.name == "flask_events"]
+    assert record.getMessage().startswith(
+        f"error handler {__name__}.failing_error_handler failed for event 'boom'"
+    )
