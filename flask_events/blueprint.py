@@ -15,6 +15,7 @@ from .batch import BatchHandler, BatchPayload
 from .dispatch import Dispatcher, Settings
 from .errors import EventsError
 from .event import Event
+from .failures import qualname
 from .http import events_view_for
 from .registry import HandlerSpec, Registry
 from .state import EventsState, registrations, state_for
@@ -78,12 +79,6 @@ def _socketio_app(socketio: Any) -> Flask:
             "context, or after SocketIO(app) / socketio.init_app(app)"
         )
     return app  # type: ignore[no-any-return]
-
-
-def _qualname(func: Any) -> str:
-    """``module.function`` of a declared function, for messages."""
-    module = getattr(func, "__module__", None) or "?"
-    return f"{module}.{getattr(func, '__qualname__', None) or repr(func)}"
 
 
 def _rules_of(app: Flask, name: str) -> list[Any]:
@@ -270,12 +265,12 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         :raises EventsError: the blueprint has an authenticator already, or an app
             has handled events with it already.
         """
-        self.registry.check_open(f"declare authenticator {_qualname(func)}")
+        self.registry.check_open(f"declare authenticator {qualname(func)}")
         existing = self.dispatcher.authenticator
         if existing is not None:
             raise EventsError(
                 f"events blueprint {self.name!r} has an authenticator already, "
-                f"{_qualname(existing)}; cannot also declare {_qualname(func)}"
+                f"{qualname(existing)}; cannot also declare {qualname(func)}"
             )
         self.dispatcher.authenticator = func
         return func
@@ -315,7 +310,7 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         :raises EventsError: as :meth:`errorhandler` does, or an app has handled
             events with this blueprint already.
         """
-        self.registry.check_open(f"declare error handler {_qualname(f)}")
+        self.registry.check_open(f"declare error handler {qualname(f)}")
         self.dispatcher.error_handlers.add(
             code_or_exception, f, owner=f"events blueprint {self.name!r}"
         )

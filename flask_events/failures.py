@@ -54,7 +54,8 @@ def http_error(error: HTTPException) -> EventError:
     ``badRequest``; anything else (3xx, 5xx, or ``abort(response)`` with no status
     of its own) gives ``error``. Its code is werkzeug's name of the status in upper
     snake case (``NOT_FOUND``, ``TOO_MANY_REQUESTS``; ``HTTP_ERROR`` without a
-    status), its message the exception's description (when it is a string), its
+    status), its message the description given to it (``abort(404, "No such
+    account")``; without one, the error type's default message), its
     parameters ``{"status": N}`` (the status of ``abort(response)``'s response),
     with the keyword arguments of flask-smorest's ``abort(status, message=...,
     **kwargs)``: ``message`` as the message, the others as parameters.
@@ -68,7 +69,9 @@ def http_error(error: HTTPException) -> EventError:
     else:
         cls = _TYPED.get(error.code) or (BadRequest if 400 <= error.code < 500 else EventError)
         code = re.sub(r"[^0-9A-Za-z]+", "_", error.name).strip("_").upper()
-    message = error.description if isinstance(error.description, str) else None
+    # werkzeug's own description (about URLs and browsers) says nothing of an event
+    own = error.description != type(error).description
+    message = error.description if own and isinstance(error.description, str) else None
     parameters: dict[str, Any] = {} if status is None else {"status": status}
     data = getattr(error, "data", None)  # flask_smorest.abort's keyword arguments
     if isinstance(data, dict):

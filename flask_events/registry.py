@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional
 
 from .errors import DuplicateHandlerError, EventsError, ExampleError
+from .failures import qualname
 from .schemas import PayloadSchema, PayloadValidationError, adapt
 
 __all__ = ["HandlerSpec", "Registry"]
@@ -48,7 +49,7 @@ class HandlerSpec:
     @property
     def qualname(self) -> str:
         """``module.function`` of the handler, for messages and listings."""
-        return _qualname(self.func)
+        return qualname(self.func)
 
     @property
     def summary(self) -> str:
@@ -109,7 +110,7 @@ class Registry:
         :raises TypeError: if ``name`` is not a non-empty string, ``version`` not an
             integer >= 1, ``func`` not callable, or a schema of an unknown kind.
         """
-        self.check_open(f"add a handler for {name!r} v{version} ({_qualname(func)})")
+        self.check_open(f"add a handler for {name!r} v{version} ({qualname(func)})")
         if not isinstance(name, str) or not name:
             raise TypeError(f"event name must be a non-empty string, got {name!r}")
         if type(version) is not int or version < 1:
@@ -153,12 +154,6 @@ class Registry:
     def __iter__(self) -> Iterator[HandlerSpec]:
         """Every handler, sorted by name then version."""
         return iter(sorted(self._handlers.values(), key=lambda s: (s.name, s.version)))
-
-
-def _qualname(func: Any) -> str:
-    """``module.function`` of ``func`` (anything), for messages."""
-    module = getattr(func, "__module__", None) or "?"
-    return f"{module}.{getattr(func, '__qualname__', None) or repr(func)}"
 
 
 def _is_async(func: HandlerFunc) -> bool:

@@ -429,3 +429,15 @@ def test_a_socketio_events_exception_propagates_out_of_the_handler():
     answer = client.emit("event", envelope("lookup"), namespace="/events", callback=True)
     assert answer["name"] == "lookup:notFound"
     client.disconnect(namespace="/events")
+
+
+def test_abort_without_a_description_answers_the_types_own_message():
+    from werkzeug.exceptions import NotFound as WerkzeugNotFound
+
+    from flask_events import NotFound as EventNotFoundError
+    from flask_events.failures import http_error
+
+    error = http_error(WerkzeugNotFound())
+    assert error.message == EventNotFoundError.message  # not werkzeug's text about URLs
+    assert error.code == "NOT_FOUND" and error.parameters == {"status": 404}
+    assert http_error(WerkzeugNotFound("No such account")).message == "No such account"
