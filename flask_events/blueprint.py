@@ -409,7 +409,12 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         if has_app_context():
             app = current_app._get_current_object()  # type: ignore[attr-defined]
             timeout = app.config.get("EVENTS_PUSH_TIMEOUT", timeout)
-            if socketio is None or namespace is None:
+            # a SocketIO given, to which it is not attached here: "/events" by default
+            attached = socketio is None or any(
+                state.blueprint is self and state.socketio is socketio
+                for state in registrations(app).values()
+            )
+            if attached and (socketio is None or namespace is None):
                 state = self._attached(app, socketio, namespace)
                 socketio, namespace = state.socketio, state.namespace
         elif socketio is None:

@@ -68,3 +68,26 @@ def test_rule3_a_failing_error_handler_is_logged_by_module_dot_name(caplog):
     assert record.getMessage().startswith(
         f"error handler {__name__}.failing_error_handler failed for event 'boom'"
     )
+
+
+def test_rule1_push_with_socketio_given_in_an_app_context_needs_no_attachment():
+    # push(socketio=...) works anywhere, an app context included, as documented: the
+    # blueprint need not be attached there (a CLI command pushing through its own
+    # SocketIO, say); the namespace defaults to "/events"
+    from flask_socketio import SocketIO
+
+    from flask_events import Event
+
+    events = EventsBlueprint("events", __name__)
+    app = Flask(__name__)
+    app.register_blueprint(events)
+    socketio = SocketIO(app)
+    socketio.on_event("connect", lambda auth=None: None, namespace="/events")
+    client = socketio.test_client(app, namespace="/events")
+    try:
+        with app.app_context():
+            events.push(Event.new("news", 1, {"n": 1}), socketio=socketio)
+        [message] = client.get_received("/events")
+        assert message["args"][0]["payload"] == {"n": 1}
+    finally:
+        client.disconnect(namespace="/events")
