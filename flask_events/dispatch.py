@@ -143,9 +143,10 @@ class Dispatcher:
         self.authenticator: Optional[Callable[[Event], Any]] = None
         #: What the blueprint's ``errorhandler`` declares.
         self.error_handlers = ErrorHandlers()
-        #: The first sender (app) to send an event through :meth:`handle` or
-        #: :meth:`dispatch`; from then on the registry takes no new handlers.
-        self.first_sender: Any = None
+        #: Whether a sender (an app) has sent an event through :meth:`handle` or
+        #: :meth:`dispatch`; from then on the registry takes no new handlers. Only a
+        #: flag: the blueprint keeps no reference to an app.
+        self.serving = False
 
     def handle(
         self,
@@ -169,7 +170,7 @@ class Dispatcher:
         :param isolated: run the handler in a fresh ``scope`` (see :meth:`run`), for
             transports that run several handlers at once.
         """
-        if self.first_sender is None:
+        if not self.serving:
             self._serving(sender)
         try:
             request = parse_event(data, max_depth=max_depth)
@@ -188,7 +189,7 @@ class Dispatcher:
         (the dispatcher used directly) nothing is closed.
         """
         if sender is not None:
-            self.first_sender = sender
+            self.serving = True
             self.registry.close(f"app {getattr(sender, 'name', sender)!r}")
 
     def reject(self, error: BadProtocol, *, sender: Any, transport: str = "http") -> Reply:
@@ -221,7 +222,7 @@ class Dispatcher:
         self, request: Event, *, sender: Any, transport: str = "http", isolated: bool = False
     ) -> Event:
         """Run the handler of a parsed ``request`` and return its response event."""
-        if self.first_sender is None:
+        if not self.serving:
             self._serving(sender)
         spec = self._handlers.get((request.name, request.version))
         if spec is None:

@@ -91,3 +91,25 @@ def test_rule1_push_with_socketio_given_in_an_app_context_needs_no_attachment():
         assert message["args"][0]["payload"] == {"n": 1}
     finally:
         client.disconnect(namespace="/events")
+
+
+def test_rule1_the_blueprint_keeps_no_reference_to_an_app_that_served_it():
+    # the blueprint is shared by every app of a factory: the first app to serve an
+    # event must not stay alive through it (nor its extensions, engines, sockets)
+    import gc
+    import weakref
+
+    events = EventsBlueprint("events", __name__)
+    events.add("echo", 1, lambda event: event.payload)
+
+    def serve_once() -> weakref.ref:
+        app = Flask(__name__)
+        app.register_blueprint(events)
+        assert app.test_client().post("/events", json=envelope("echo", 1)).status_code == 200
+        return weakref.ref(app)
+
+    gone = serve_once()
+    gc.collect()
+    assert gone() is None
+    with pytest.raises(EventsError, match="has already handled its first event"):
+        events.add("late", 1, lambda event: None)
