@@ -113,3 +113,51 @@ def test_rule1_the_blueprint_keeps_no_reference_to_an_app_that_served_it():
     assert gone() is None
     with pytest.raises(EventsError, match="has already handled its first event"):
         events.add("late", 1, lambda event: None)
+
+
+def spawning_events() -> tuple[EventsBlueprint, list[tuple[str, str]]]:
+    import asyncio
+
+    events = EventsBlueprint("events", __name__)
+    log: list[tuple[str, str]] = []
+
+    @events.handler("spawn", 1)
+    async def spawn(event):
+        async def left_running() -> None:
+            try:
+                await asyncio.sleep(60)
+            except asyncio.CancelledError:
+                log.append(("cancelled", event.id))
+                raise
+
+        asyncio.create_task(left_running())  # noqa: RUF006 - left running on purpose
+        await asyncio.sleep(0)
+        log.append(("returned", event.id))
+
+    events.add_batch()
+    return events, log
+
+
+@pytest.mark.parametrize(
+    ("parallel", "expected"),
+    [
+        # sequential: after each sub-event (as a single event's)
+        (False, [{"returned a"}, {"cancelled a"}, {"returned b"}, {"cancelled b"}]),
+        # parallel: once all its async sub-events are answered
+        (True, [{"returned a", "returned b"}, {"cancelled a", "cancelled b"}]),
+    ],
+)
+def test_rule8_when_tasks_left_running_by_sub_events_are_cancelled(parallel, expected):
+    events, log = spawning_events()
+    app = Flask(__name__)
+    app.register_blueprint(events)
+    sub = [{**envelope("spawn"), "id": "a"}, {**envelope("spawn"), "id": "b"}]
+    app.test_client().post(
+        "/events", json=envelope("batch", {"parallel": parallel, "events": sub})
+    )
+    seen = [f"{what} {sub_id}" for what, sub_id in log]
+    steps = []
+    for step in expected:
+        steps.append(set(seen[: len(step)]))
+        seen = seen[len(step) :]
+    assert steps == expected and not seen
