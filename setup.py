@@ -45,6 +45,7 @@ setup(
         "test": [
             "pytest>=7.4",
             "pytest-flask>=1.3",
+            "flask-login>=0.6.3",  # tests/test_flask_login.py: login_required in handlers
             # coverage's own subprocess measurement (pyproject: patch = ["subprocess"]);
             # pytest-cov 7 dropped its own older mechanism, which clashed with it
             "pytest-cov>=7",

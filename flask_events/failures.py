@@ -5,12 +5,14 @@ line of an unexpected one. Transport-free: werkzeug, no Flask.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 from typing import Any, Callable, Optional, Type, Union
 
 from werkzeug.exceptions import HTTPException, default_exceptions
 
+from . import coroutines
 from .errors import (
     BadRequest,
     EventError,
@@ -215,6 +217,8 @@ def _handled(
     what = f"error handler {qualname(handler)}"
     try:
         result: Any = handler(error)
+        if inspect.iscoroutine(result):  # an ``async def`` one: run to completion
+            result = coroutines.run(result)
     except EventError as refusal:
         result = refusal
     except Exception as failure:

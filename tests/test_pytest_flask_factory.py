@@ -22,6 +22,9 @@ def bump(event: Any) -> Any:
     return {"bumped": g.bumped, "app": events_app_name()}
 
 
+events.add_batch()
+
+
 @events.handler("account:get", 1)
 def get_account(event: Any) -> Any:
     if event.payload.get("id") != 1:
@@ -82,3 +85,13 @@ def test_the_error_answer_is_tested_with_propagation_off(app, client):
     answer = send_event(client, "crash", 1)
     assert answer.name == "crash:error"
     assert answer.payload["code"] == "UNHANDLED_ERROR"
+
+
+def test_under_pytest_flask_requests_share_the_tests_g_but_sub_events_do_not(client):
+    from flask import g
+
+    g.bumped = 10  # pytest-flask pushed a request context: Flask reuses its app context
+    assert send_event(client, "counter:bump", 1).payload["bumped"] == 11
+    bump = {"name": "counter:bump", "version": 1, "id": "i", "flowId": "f", "payload": None}
+    answer = send_event(client, "batch", 1, {"parallel": True, "events": [bump, bump]})
+    assert [sub["payload"]["bumped"] for sub in answer.payload] == [1, 1]
