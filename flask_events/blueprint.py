@@ -68,7 +68,9 @@ With ``"parallel": true`` the sub-events run at once. A batch cannot contain a b
 
 def _socketio_app(socketio: Any) -> Flask:
     """The current app, else the app ``socketio`` was created with (Flask-SocketIO keeps
-    it only on its WSGI middleware), else ``None``.
+    it only on its WSGI middleware).
+
+    :raises EventsError: neither is known.
     """
     if has_app_context():
         return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
