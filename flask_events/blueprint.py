@@ -12,50 +12,28 @@ from flask_smorest import Blueprint as SmorestBlueprint
 
 from . import docs
 from .batch import BatchHandler, BatchPayload
-from .dispatch import Dispatcher, Settings
+from .config import DEFAULT_CONFIG, settings_of
+from .dispatch import Dispatcher
 from .errors import EventsError
 from .event import Event
 from .failures import qualname
 from .http import events_view_for
 from .registry import HandlerSpec, Registry
-from .state import EventsState, registrations, state_for
-from .transports.socketio import PUSH_TIMEOUT, push
+from .state import (
+    EventsState,
+    attached_state,
+    check_collisions,
+    registrations,
+    rules_of,
+    socketio_app,
+    state_for,
+)
+from .transports.socketio import push
 from .transports.websocket import websocket_view_for
 
 __all__ = ["DEFAULT_CONFIG", "EventsBlueprint"]
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-#: Every configuration key with its default (set with ``app.config.setdefault``).
-DEFAULT_CONFIG: dict[str, Any] = {
-    # Largest request body accepted, in bytes; larger gets HTTP 413 + badProtocol.
-    "EVENTS_MAX_CONTENT_LENGTH": 1024 * 1024,
-    # Check handlers' results against their output schema; None: in debug or testing.
-    "EVENTS_VALIDATE_OUTPUT": None,
-    # Most sub-events in one batch; more is answered <batch>:badRequest.
-    "EVENTS_BATCH_MAX_EVENTS": 100,
-    # Most sub-events of a parallel batch running at once (a cap per batch).
-    "EVENTS_BATCH_MAX_WORKERS": 16,
-    # Seconds a batch may take: sub-events not started by then are answered
-    # <name>:error (BATCH_TIMEOUT) without running. None: no limit.
-    "EVENTS_BATCH_TIMEOUT": 30,
-    # Deepest nesting of arrays and objects in an envelope (itself level 1); deeper
-    # is answered badProtocol. None: the interpreter's recursion limit (~1000).
-    "EVENTS_MAX_DEPTH": 128,
-    # Largest WebSocket message accepted, in bytes; larger: badProtocol, close 1009.
-    "EVENTS_WEBSOCKET_MAX_MESSAGE_SIZE": 1024 * 1024,
-    # Seconds between the server's pings on a WebSocket connection; None: no pings.
-    "EVENTS_WEBSOCKET_PING_INTERVAL": 25,
-    # Most events handled at once on one WebSocket or Socket.IO connection; more are
-    # answered <name>:error (TOO_MANY_IN_FLIGHT) without running.
-    "EVENTS_SOCKET_MAX_IN_FLIGHT": 100,
-    # Let a handler's unexpected exception propagate out of the request instead of
-    # answering <name>:error; None: when app.testing.
-    "EVENTS_PROPAGATE_EXCEPTIONS": None,
-    # Seconds a push through a Redis message queue may take to connect, send and get
-    # Redis's answer, together; past that it raises PushFailed. None: no limit.
-    "EVENTS_PUSH_TIMEOUT": PUSH_TIMEOUT,
-}
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
@@ -64,59 +42,6 @@ _BATCH_DOC = """Run several events in one round trip.
 The payload is ``{"parallel": bool, "events": [envelope, ...]}``; the answer's payload
 is the list of the sub-events' response events, in input order, failures included.
 With ``"parallel": true`` the sub-events run at once. A batch cannot contain a batch."""
-
-
-def _socketio_app(socketio: Any) -> Flask:
-    """The current app, else the app ``socketio`` was created with (Flask-SocketIO keeps
-    it only on its WSGI middleware).
-
-    :raises EventsError: neither is known.
-    """
-    if has_app_context():
-        return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
-    app = getattr(getattr(socketio, "sockio_mw", None), "flask_app", None)
-    if app is None:
-        raise EventsError(
-            "attach_socketio() cannot tell the app: pass app=, or call it in an app "
-            "context, or after SocketIO(app) / socketio.init_app(app)"
-        )
-    return app  # type: ignore[no-any-return]
-
-
-def _rules_of(app: Flask, name: str) -> list[Any]:
-    """The URL rules that the registration ``name`` of a blueprint added to ``app``."""
-    prefix = name + "."
-    return [
-        rule
-        for rule in app.url_map.iter_rules()
-        if rule.endpoint.startswith(prefix) and "." not in rule.endpoint[len(prefix) :]
-    ]
-
-
-def _check_collisions(app: Flask, name: str, ours: list[Any]) -> None:
-    """Refuse a registration whose routes another view of ``app`` serves already (two
-    events blueprints at one URL, say): werkzeug would silently serve only the first.
-
-    :raises EventsError: naming both endpoints and the URL.
-    """
-
-    def key(rule: Any) -> tuple[Any, ...]:
-        return (rule.rule, rule.subdomain, rule.host, rule.websocket)
-
-    others: dict[tuple[Any, ...], list[Any]] = {}
-    for rule in app.url_map.iter_rules():
-        if not rule.endpoint.startswith(name + "."):
-            others.setdefault(key(rule), []).append(rule)
-    for mine in ours:
-        if mine.endpoint == f"{name}.static":  # the same files, whoever serves them
-            continue
-        for rule in others.get(key(mine), ()):
-            if (mine.methods or set()) & (rule.methods or set()) - {"HEAD", "OPTIONS"}:
-                raise EventsError(
-                    f"events blueprint {name!r} would serve {rule.rule!r} "
-                    f"({mine.endpoint}), which {rule.endpoint!r} serves already on app "
-                    f"{app.name!r}: give one of them another url_prefix"
-                )
 
 
 class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
@@ -153,7 +78,7 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         kwargs.setdefault("static_url_path", "/events-static")
         super().__init__(name, import_name, **kwargs)
         self.registry = Registry()
-        self.dispatcher = Dispatcher(self.registry, _settings, scope=_app_context)
+        self.dispatcher = Dispatcher(self.registry, settings_of, scope=_app_context)
         events_view = events_view_for(self.dispatcher)
         events_rule = events_url.rstrip("/") or "/"
         self.add_url_rule(events_rule, "events", events_view, methods=["POST"])
@@ -370,7 +295,7 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         from .transports.socketio import bind_socketio, require_socketio
 
         require_socketio("attach_socketio")
-        state = state_for(self, app if app is not None else _socketio_app(socketio), name=name)
+        state = state_for(self, app if app is not None else socketio_app(socketio), name=name)
         if state.socketio is not None:
             raise EventsError(
                 f"events blueprint {state.name!r} is attached already, to namespace "
@@ -417,7 +342,7 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
                 for state in registrations(app).values()
             )
             if attached and (socketio is None or namespace is None):
-                state = self._attached(app, socketio, namespace)
+                state = attached_state(self, app, socketio, namespace)
                 socketio, namespace = state.socketio, state.namespace
         elif socketio is None:
             raise EventsError(
@@ -426,39 +351,14 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
             )
         push(socketio, event, to=to, namespace=namespace or "/events", timeout=timeout)
 
-    def _attached(self, app: Flask, socketio: Any, namespace: Optional[str]) -> EventsState:
-        """The registration on ``app`` attached to ``socketio`` / ``namespace`` (each
-        ``None``: any); there must be exactly one.
-        """
-        attached = [
-            state
-            for state in registrations(app).values()
-            if state.blueprint is self
-            and state.socketio is not None
-            and (socketio is None or state.socketio is socketio)
-            and (namespace is None or state.namespace == namespace)
-        ]
-        if len(attached) == 1:
-            return attached[0]
-        if not attached:
-            raise EventsError(
-                f"events blueprint {self.name!r} is not attached to a SocketIO on app "
-                f"{app.name!r}: call attach_socketio() first"
-            )
-        names = ", ".join(f"{s.name} ({s.namespace})" for s in attached)
-        raise EventsError(
-            f"events blueprint {self.name!r} is attached more than once on app "
-            f"{app.name!r} ({names}): pass namespace= to push()"
-        )
-
     def _on_register(self, state: BlueprintSetupState) -> None:
         app: Flask = state.app  # type: ignore[assignment]  # typed as sansio App
         for key, value in DEFAULT_CONFIG.items():
             app.config.setdefault(key, value)
         name = f"{state.name_prefix}.{state.name}".lstrip(".")
         registered = registrations(app)
-        urls = _rules_of(app, name)
-        _check_collisions(app, name, urls)
+        urls = rules_of(app, name)
+        check_collisions(app, name, urls)
         registered[name] = EventsState(self, name, {rule.endpoint: rule.rule for rule in urls})
         if "events" not in app.cli.commands:
             from .cli import events_cli
@@ -491,21 +391,6 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
             self.registry, path=url_for(".events"), title=f"{self.name} events"
         )
         return jsonify(document)
-
-
-def _settings(app: Flask) -> Settings:
-    """The dispatcher's settings, from the app's configuration (read when used)."""
-    config = app.config
-    validate = config["EVENTS_VALIDATE_OUTPUT"]
-    propagate = config.get("EVENTS_PROPAGATE_EXCEPTIONS")
-    return Settings(
-        validate_output=bool(app.debug or app.testing) if validate is None else bool(validate),
-        batch_max_events=config["EVENTS_BATCH_MAX_EVENTS"],
-        batch_max_workers=config["EVENTS_BATCH_MAX_WORKERS"],
-        batch_timeout=config["EVENTS_BATCH_TIMEOUT"],
-        propagate_exceptions=bool(app.testing) if propagate is None else bool(propagate),
-        json_default=getattr(app.json, "default", None),
-    )
 
 
 def _app_context(app: Flask) -> Any:

@@ -18,7 +18,15 @@ from .errors import EventsError
 if TYPE_CHECKING:
     from .blueprint import EventsBlueprint
 
-__all__ = ["EventsState", "join_rule", "registrations", "state_for"]
+__all__ = [
+    "EventsState",
+    "attached_state",
+    "check_collisions",
+    "registrations",
+    "rules_of",
+    "socketio_app",
+    "state_for",
+]
 
 #: The key of ``app.extensions`` holding ``{full name: EventsState}``.
 EXTENSION = "events"
@@ -87,10 +95,82 @@ def state_for(
     )
 
 
-def join_rule(url_prefix: Optional[str], rule: str) -> str:
-    """``rule`` under ``url_prefix``, joined as Flask joins a blueprint's rules."""
-    if url_prefix is None:
-        return rule
-    if rule:
-        return "/".join((url_prefix.rstrip("/"), rule.lstrip("/")))
-    return url_prefix
+def attached_state(
+    blueprint: EventsBlueprint, app: Flask, socketio: Any, namespace: Optional[str]
+) -> EventsState:
+    """The registration of ``blueprint`` on ``app`` attached to ``socketio`` / ``namespace`` (each
+    ``None``: any); there must be exactly one.
+    """
+    attached = [
+        state
+        for state in registrations(app).values()
+        if state.blueprint is blueprint
+        and state.socketio is not None
+        and (socketio is None or state.socketio is socketio)
+        and (namespace is None or state.namespace == namespace)
+    ]
+    if len(attached) == 1:
+        return attached[0]
+    if not attached:
+        raise EventsError(
+            f"events blueprint {blueprint.name!r} is not attached to a SocketIO on app "
+            f"{app.name!r}: call attach_socketio() first"
+        )
+    names = ", ".join(f"{s.name} ({s.namespace})" for s in attached)
+    raise EventsError(
+        f"events blueprint {blueprint.name!r} is attached more than once on app "
+        f"{app.name!r} ({names}): pass namespace= to push()"
+    )
+
+
+def socketio_app(socketio: Any) -> Flask:
+    """The current app, else the app ``socketio`` was created with (Flask-SocketIO keeps
+    it only on its WSGI middleware).
+
+    :raises EventsError: neither is known.
+    """
+    if has_app_context():
+        return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
+    app = getattr(getattr(socketio, "sockio_mw", None), "flask_app", None)
+    if app is None:
+        raise EventsError(
+            "attach_socketio() cannot tell the app: pass app=, or call it in an app "
+            "context, or after SocketIO(app) / socketio.init_app(app)"
+        )
+    return app  # type: ignore[no-any-return]
+
+
+def rules_of(app: Flask, name: str) -> list[Any]:
+    """The URL rules that the registration ``name`` of a blueprint added to ``app``."""
+    prefix = name + "."
+    return [
+        rule
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith(prefix) and "." not in rule.endpoint[len(prefix) :]
+    ]
+
+
+def check_collisions(app: Flask, name: str, ours: list[Any]) -> None:
+    """Refuse a registration whose routes another view of ``app`` serves already (two
+    events blueprints at one URL, say): werkzeug would silently serve only the first.
+
+    :raises EventsError: naming both endpoints and the URL.
+    """
+
+    def key(rule: Any) -> tuple[Any, ...]:
+        return (rule.rule, rule.subdomain, rule.host, rule.websocket)
+
+    others: dict[tuple[Any, ...], list[Any]] = {}
+    for rule in app.url_map.iter_rules():
+        if not rule.endpoint.startswith(name + "."):
+            others.setdefault(key(rule), []).append(rule)
+    for mine in ours:
+        if mine.endpoint == f"{name}.static":  # the same files, whoever serves them
+            continue
+        for rule in others.get(key(mine), ()):
+            if (mine.methods or set()) & (rule.methods or set()) - {"HEAD", "OPTIONS"}:
+                raise EventsError(
+                    f"events blueprint {name!r} would serve {rule.rule!r} "
+                    f"({mine.endpoint}), which {rule.endpoint!r} serves already on app "
+                    f"{app.name!r}: give one of them another url_prefix"
+                )
