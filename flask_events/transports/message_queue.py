@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import pickle
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -141,6 +142,14 @@ def listen_promptly(manager: Any) -> None:
     manager._flask_events_listener = True
 
 
+def _encoded(manager: Any, data: Any) -> Any:
+    """``data`` as ``manager``'s own ``_publish`` writes it: with its JSON module
+    (python-socketio 5.11 and later), or pickled (5.10, whose listeners read both).
+    """
+    json = getattr(manager, "json", None)
+    return json.dumps(data) if json is not None else pickle.dumps(data)
+
+
 def _wrap_publish(manager: Any) -> None:
     """Route ``manager``'s publishes inside :func:`bounded_publish` to a bounded
     client (once per manager); the others go to python-socketio's ``_publish``.
@@ -158,7 +167,7 @@ def _wrap_publish(manager: Any) -> None:
             client = clients.get(outcome.timeout)
             if client is None:
                 client = clients.setdefault(outcome.timeout, _client(manager, outcome.timeout))
-            message = manager.json.dumps(data)
+            message = _encoded(manager, data)
             try:
                 finished, receivers = _by_deadline(
                     outcome.timeout, client.publish, manager.channel, message
