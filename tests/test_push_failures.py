@@ -223,7 +223,11 @@ def test_only_a_redis_manager_with_the_private_methods_is_bounded(caplog):
     assert is_redis(socketio.RedisManager("redis://127.0.0.1:6379/0"))
     assert is_redis(socketio.RedisManager("rediss://127.0.0.1:6379/0"))
     assert not is_redis(socketio.Manager())  # no message queue: Flask-SocketIO's emit
-    assert not is_redis(socketio.RedisManager("redis+sentinel://127.0.0.1:26379/0"))
+    try:
+        sentinel = socketio.RedisManager("redis+sentinel://127.0.0.1:26379/0")
+    except ValueError:  # python-socketio 5.10 (the min env) knows no Sentinel URL
+        sentinel = None
+    assert sentinel is None or not is_redis(sentinel)
 
     class Changed:  # a python-socketio without RedisManager._publish
         redis_url = "redis://127.0.0.1:6379/0"
