@@ -1,8 +1,8 @@
 """``flask events ...``: list the events, send one, write the documentation to a file.
 
 The group is added to an app's ``flask`` command when an ``EventsBlueprint`` is
-registered on it. Every command works on all the app's events blueprints, or on one
-with ``--blueprint NAME``.
+registered on it. ``list`` and ``doc`` cover all the app's events blueprints, ``send``
+the one that serves the event; ``--blueprint NAME`` picks one.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ import click
 from flask import current_app, url_for
 from flask.cli import AppGroup
 
+from . import cli_doc
 from .client import EventsClient, EventsClientError
 from .codec import dumps, loads
-from .event import Event, parse_event, random_id
+from .event import Event, parse_event
+from .redaction import scrub, secret_forms
 from .state import EventsState, registrations
 
 __all__ = ["events_cli"]
@@ -45,16 +47,45 @@ blueprint_option = click.option(
 )
 
 
+def _json(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> Any:
+    """The option or argument's JSON text decoded. Errors never quote the value (it
+    may be a credential).
+    """
+    if value is None:
+        return None
+    try:
+        return loads(value)
+    except ValueError as error:
+        raise click.BadParameter(f"not JSON: {error}", ctx, param) from None
+
+
+def _json_object(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> Any:
+    """Like :func:`_json`, and the value must be a JSON object."""
+    decoded = _json(ctx, param, value)
+    if decoded is not None and not isinstance(decoded, dict):
+        kind = type(decoded).__name__
+        raise click.BadParameter(f"must be a JSON object, not {kind}", ctx, param)
+    return decoded
+
+
 @events_cli.command("list")
 @blueprint_option
 def list_events(blueprint: Optional[str]) -> None:
-    """Every event: name, version, handler, schemas and the first line of its doc."""
+    """Every event: name, version, handler, schemas, flags and the first line of its doc.
+
+    Flags: [batch], [async], [auth] (the blueprint's authenticator runs for it).
+    """
     for registered, state in _blueprints(blueprint).items():
+        authenticated = state.blueprint.dispatcher.authenticator is not None
         for spec in state.blueprint.registry:
             schemas = " -> ".join(s.name if s else "-" for s in (spec.input, spec.output))
             flags = "".join(
                 f" [{flag}]"
-                for flag, on in (("batch", spec.is_batch), ("async", spec.is_async))
+                for flag, on in (
+                    ("batch", spec.is_batch),
+                    ("async", spec.is_async),
+                    ("auth", authenticated and not spec.public),
+                )
                 if on
             )
             click.echo(
@@ -66,65 +97,85 @@ def list_events(blueprint: Optional[str]) -> None:
 @events_cli.command("send")
 @click.argument("name")
 @click.argument("version", type=int)
-@click.argument("payload", required=False, default="null")
+@click.argument("payload", required=False, default=None, callback=_json)
 @click.option("--url", help="Send to this events endpoint instead of through the app.")
-@click.option("--identity", default="{}", help="The identity object, as JSON.")
+@click.option("--identity", callback=_json_object, default=None, help="A JSON object.")
+@click.option("--auth", callback=_json_object, default=None, help="A JSON object; never printed.")
+@click.option("--metadata", callback=_json_object, default=None, help="A JSON object.")
 @click.option("--flow-id", default=None, help="The flowId (a fresh one by default).")
 @click.option("--timeout", default=10.0, show_default=True, help="Seconds, with --url.")
 @blueprint_option
 def send(
     name: str,
     version: int,
-    payload: str,
+    payload: Any,
     url: Optional[str],
-    identity: str,
+    identity: Optional[dict[str, Any]],
+    auth: Optional[dict[str, Any]],
+    metadata: Optional[dict[str, Any]],
     flow_id: Optional[str],
     timeout: float,
     blueprint: Optional[str],
 ) -> None:
     """Send event NAME VERSION with PAYLOAD (JSON) and print the answer event.
 
-    Through the app itself by default; to a remote endpoint with --url. Exits 1 when
-    the answer is an error event, 2 when it could not be delivered.
+    Through the app itself by default, to the events blueprint that serves NAME
+    VERSION; to a remote endpoint with --url. The answer is printed with auth empty and
+    every credential of --auth replaced by "[redacted]". Exits 1 when the answer is an
+    error event, 2 when it could not be delivered.
     """
-    try:
-        payload_value, identity_value = loads(payload), loads(identity)
-    except ValueError as error:
-        raise click.BadParameter(str(error)) from None
-    event = Event(
-        name,
-        version,
-        random_id(),
-        flow_id or random_id(),
-        payload_value,
-        identity_value if isinstance(identity_value, dict) else {},
+    event = Event.new(
+        name, version, payload, flow_id=flow_id, identity=identity, auth=auth, metadata=metadata
     )
+    forms = secret_forms(auth) if auth else ()
     if url:
         try:
             with EventsClient(url, timeout=timeout) as client:
                 answer = client.send_event(event)
         except EventsClientError as error:
-            click.echo(f"error: {error}", err=True)
+            click.echo(f"error: {scrub(str(error), forms)}", err=True)
             sys.exit(2)
     else:
-        answer = _send_in_process(event, blueprint)
-    click.echo(json.dumps(loads(answer.to_json()), indent=2, ensure_ascii=False))
+        state = _serving(name, version, blueprint)
+        response = current_app.test_client().post(_url(state, "events"), data=dumps(event))
+        answer = parse_event(response.data)
+    shown = loads(answer.to_json(include_auth=False))
+    click.echo(scrub(json.dumps(shown, indent=2, ensure_ascii=False), forms))
     if answer.is_error:
         sys.exit(1)
 
 
-def _url(blueprint: Optional[str], endpoint: str) -> str:
-    """The URL of an endpoint of the (first, or named) events blueprint."""
-    registered = _blueprints(blueprint)
+def _serving(name: str, version: int, blueprint: Optional[str]) -> EventsState:
+    """The events blueprint to send ``(name, version)`` to: the one named, else the
+    only one that serves it.
+
+    :raises click.UsageError: none serves it, or several do.
+    """
+    if blueprint is not None:
+        return _blueprints(blueprint)[blueprint]
+    registered = registrations(current_app)
     if not registered:
         raise click.UsageError("the app has no events blueprint")
+    serving = [
+        key for key, state in registered.items() if (name, version) in state.blueprint.registry
+    ]
+    if len(serving) == 1:
+        return registered[serving[0]]
+    if not serving:
+        raise click.UsageError(
+            f"no events blueprint of the app serves {name!r} version {version} "
+            f"(blueprints: {', '.join(registered)}); --blueprint sends it anyway"
+        )
+    raise click.UsageError(
+        f"{name!r} version {version} is served by several events blueprints: "
+        f"{', '.join(serving)}; pick one with --blueprint"
+    )
+
+
+def _url(state: EventsState, endpoint: str) -> str:
+    """The URL of an endpoint of an events blueprint."""
     with current_app.test_request_context():
-        return url_for(f"{next(iter(registered))}.{endpoint}")
-
-
-def _send_in_process(event: Event, blueprint: Optional[str]) -> Event:
-    response = current_app.test_client().post(_url(blueprint, "events"), data=dumps(event))
-    return parse_event(response.data)
+        return url_for(f"{state.name}.{endpoint}")
 
 
 @events_cli.command("doc")
@@ -144,9 +195,22 @@ def _send_in_process(event: Event, blueprint: Optional[str]) -> Event:
 )
 @blueprint_option
 def doc(fmt: str, output: Any, blueprint: Optional[str]) -> None:
-    """Write the documentation as a static file: the /doc page, doc.json or OpenAPI."""
-    url = _url(blueprint, {"html": "doc", "json": "doc_json", "openapi": "openapi"}[fmt])
-    response = current_app.test_client().get(url)
-    if response.status_code != 200:
-        raise click.ClickException(f"{url} answered HTTP {response.status_code}")
-    output.write(response.get_data(as_text=True))
+    """Write the documentation of every events blueprint (or the one named) as one file.
+
+    html: a self-contained page (styles and script inline, no "try it" panels); json:
+    the doc.json catalogue, keyed by blueprint when there are several; openapi: one
+    OpenAPI document with every blueprint's events endpoint.
+    """
+    documented = {}
+    for key, state in _blueprints(blueprint).items():
+        if f"{key}.doc" in state.urls:
+            documented[key] = state
+        else:
+            click.echo(f"left out events blueprint {key!r}: it has no doc routes", err=True)
+    if not documented:
+        raise click.UsageError("no events blueprint of the app has doc routes")
+    urls = {
+        key: {e: _url(state, e) for e in ("events", "doc", "doc_json", "openapi")}
+        for key, state in documented.items()
+    }
+    output.write(cli_doc.export(fmt, urls, current_app.name))

@@ -1,0 +1,167 @@
+"""``flask events doc``: the documentation of several events blueprints as one file.
+
+Each blueprint's documentation is fetched from the app itself (its ``/doc``,
+``/doc.json`` and ``/openapi.json`` routes, through the test client), so the file says
+exactly what the served pages say. The HTML page is made self-contained: its
+stylesheets and scripts inline, its "try it" panels and links to server paths
+removed (a page opened from a file has no events endpoint to send to).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import Any
+
+import click
+from flask import current_app
+
+__all__ = ["export"]
+
+#: A blueprint's doc URLs, by endpoint (``doc``, ``doc_json``, ``openapi``).
+Urls = dict[str, str]
+
+_LINK = re.compile(r"<link\b[^>]*>", re.IGNORECASE)
+_SCRIPT = re.compile(r"<script\b([^>]*)>\s*</script>", re.IGNORECASE)
+_ATTR = re.compile(r'\b(rel|href|src)="([^"]*)"', re.IGNORECASE)
+_TRY = re.compile(r'<form\b[^>]*class="try"[^>]*>.*?</form>\s*', re.IGNORECASE | re.DOTALL)
+_SERVER_LINK = re.compile(r'<a\b[^>]*href="/[^"]*"[^>]*>(.*?)</a>', re.IGNORECASE | re.DOTALL)
+_EVENTS_URL = re.compile(r'\s*data-events-url="[^"]*"')
+_TOC = re.compile(r'(<ul id="toc">)(.*?)(</ul>)', re.DOTALL)
+_MAIN = re.compile(r"(<main>)(.*?)(</main>)", re.DOTALL)
+_LEAD = re.compile(r'<p class="lead">.*?</p>', re.DOTALL)
+_TITLE = re.compile(r"<title>.*?</title>", re.DOTALL)
+_H1 = re.compile(r"<h1>.*?</h1>", re.DOTALL)
+_EXPORTED = (
+    '<p class="exported">Written by <code>flask events doc</code>: to try the events, '
+    "open the /doc page the service serves.</p>"
+)
+_END_TAG = re.compile(r"</(script|style)", re.IGNORECASE)
+
+
+def export(fmt: str, blueprints: dict[str, Urls], app_name: str) -> str:
+    """The documentation of ``blueprints`` (full name: its doc URLs) in ``fmt``
+    (``html``, ``json`` or ``openapi``).
+
+    :raises click.ClickException: a doc route did not answer 200, or two blueprints
+        define one OpenAPI component differently.
+    """
+    if fmt == "json":
+        catalogues = {key: json.loads(_get(urls["doc_json"])) for key, urls in blueprints.items()}
+        one = len(catalogues) == 1
+        return json.dumps(next(iter(catalogues.values())) if one else catalogues, indent=2)
+    if fmt == "openapi":
+        documents = {key: json.loads(_get(urls["openapi"])) for key, urls in blueprints.items()}
+        return json.dumps(_merged_openapi(documents, app_name), indent=2)
+    pages = {key: _get(urls["doc"]) for key, urls in blueprints.items()}
+    if len(pages) > 1:
+        events_urls = {key: urls["events"] for key, urls in blueprints.items()}
+        pages = _merged_pages(pages, events_urls, app_name)
+    return _self_contained(pages)
+
+
+def _get(url: str) -> str:
+    response = current_app.test_client().get(url)
+    try:
+        if response.status_code != 200:
+            raise click.ClickException(f"{url} answered HTTP {response.status_code}")
+        return response.get_data(as_text=True)
+    finally:
+        response.close()
+
+
+def _merged_openapi(documents: dict[str, Any], app_name: str) -> Any:
+    """One OpenAPI document: every blueprint's paths and components."""
+    first = next(iter(documents.values()))
+    if len(documents) == 1:
+        return first
+    first["info"]["title"] = f"{app_name} events"
+    paths, schemas = first.setdefault("paths", {}), first.setdefault("components", {})
+    schemas = schemas.setdefault("schemas", {})
+    for key, document in list(documents.items())[1:]:
+        paths.update(document.get("paths", {}))
+        for name, schema in document.get("components", {}).get("schemas", {}).items():
+            if schemas.setdefault(name, schema) != schema:
+                raise click.ClickException(
+                    f"events blueprint {key!r} defines OpenAPI schema {name!r} unlike "
+                    "another blueprint: write one document per blueprint with --blueprint"
+                )
+    return first
+
+
+def _merged_pages(
+    pages: dict[str, str], events_urls: dict[str, str], app_name: str
+) -> dict[str, str]:
+    """The first page with events, holding every page's events: each blueprint's
+    sections under a heading naming it and its events URL, their anchors prefixed with
+    its name.
+    """
+    found = {key: (_TOC.search(page), _MAIN.search(page)) for key, page in pages.items()}
+    with_events = [key for key, (toc, main) in found.items() if toc and main]
+    if not with_events:
+        return dict([next(iter(pages.items()))])
+    toc_items, sections = [], []
+    for key in with_events:
+        toc, main = found[key]
+        assert toc is not None and main is not None
+        toc_items.append(_prefixed(toc.group(2), key))
+        heading = (
+            f'<h2 class="blueprint" id="{html.escape(key)}">Blueprint {html.escape(key)}: '
+            f"<code>POST {html.escape(events_urls[key])}</code></h2>"
+        )
+        sections.append(heading + _prefixed(main.group(2), key))
+    skeleton = pages[with_events[0]]
+    skeleton = _TOC.sub(lambda m: m.group(1) + "".join(toc_items) + m.group(3), skeleton, 1)
+    skeleton = _MAIN.sub(lambda m: m.group(1) + "".join(sections) + m.group(3), skeleton, 1)
+    lead = f'<p class="lead">The events of {len(pages)} events blueprints: {", ".join(pages)}.</p>'
+    skeleton = _LEAD.sub(lambda m: lead, skeleton, 1)
+    skeleton = _TITLE.sub(f"<title>Events — {html.escape(app_name)}</title>", skeleton, 1)
+    skeleton = _H1.sub(f"<h1>Events <small>{html.escape(app_name)}</small></h1>", skeleton, 1)
+    return {with_events[0]: skeleton}
+
+
+def _prefixed(fragment: str, key: str) -> str:
+    """``fragment`` with its ids and in-page links prefixed with ``key/``."""
+    return re.sub(
+        r'\b(id|href)="(#?)([^"]*)"',
+        lambda m: (
+            f'{m.group(1)}="{m.group(2)}{html.escape(key)}/{m.group(3)}"'
+            if m.group(1) == "id" or m.group(2)
+            else m.group(0)
+        ),
+        fragment,
+    )
+
+
+def _self_contained(pages: dict[str, str]) -> str:
+    """The one page of ``pages`` with its assets inline and nothing that needs the
+    server: no "try it" panel, no link to a server path, no events URL.
+    """
+    page = next(iter(pages.values()))
+    page = _LINK.sub(_inline_stylesheet, page)
+    page = _SCRIPT.sub(_inline_script, page)
+    page = _TRY.sub("", page)
+    page = _SERVER_LINK.sub(lambda m: m.group(1), page)
+    page = _H1.sub(lambda m: m.group(0) + "\n    " + _EXPORTED, page, 1)
+    return _EVENTS_URL.sub("", page, 1)
+
+
+def _attrs(tag: str) -> dict[str, str]:
+    return {name.lower(): html.unescape(value) for name, value in _ATTR.findall(tag)}
+
+
+def _inline_stylesheet(match: re.Match[str]) -> str:
+    attrs = _attrs(match.group(0))
+    if attrs.get("rel", "").lower() != "stylesheet" or "href" not in attrs:
+        return match.group(0)
+    css = _END_TAG.sub(r"<\\/\1", _get(attrs["href"]))
+    return f"<style>\n{css}</style>"
+
+
+def _inline_script(match: re.Match[str]) -> str:
+    attrs = _attrs(match.group(0))
+    if "src" not in attrs:
+        return match.group(0)
+    script = _END_TAG.sub(r"<\\/\1", _get(attrs["src"]))
+    return f"<script>\n{script}</script>"
