@@ -31,7 +31,9 @@ from .client_errors import (
     ResponseTooLarge,
     UnexpectedStatus,
 )
+from .client_inprocess import async_transport, sync_transport
 from .client_limits import AnswerBody, add_deadline, current_deadline
+from .client_retries import may_retry, retry_delay
 from .codec import dumps
 from .context import _handling
 from .errors import BadProtocol
@@ -64,12 +66,24 @@ class _Common:
         timeout: Optional[float] = 10.0,
         headers: Optional[dict[str, str]] = None,
         max_response_size: Optional[int] = DEFAULT_MAX_RESPONSE_SIZE,
+        connect_timeout: Optional[float] = None,
+        read_timeout: Optional[float] = None,
+        retries: int = 0,
+        backoff: float = 0.1,
     ) -> None:
+        if retries < 0 or backoff < 0:
+            raise ValueError("retries and backoff cannot be negative")
         #: The events endpoint, e.g. ``"http://accounts:5000/events"``.
         self.url = url
         #: Seconds for the whole exchange: connecting, sending, reading the whole answer
         #: (None: no time limit).
         self.timeout = timeout
+        #: Seconds to make a connection; and the most seconds between two reads of the
+        #: answer (None: only ``timeout`` applies).
+        self.connect_timeout, self.read_timeout = connect_timeout, read_timeout
+        #: Times an event is sent again after a transport failure; and the seconds of
+        #: the first wait, doubled for each next one (each with jitter).
+        self.retries, self.backoff = retries, backoff
         #: The most bytes of an answer, as received and once decompressed (None: no limit).
         self.max_response_size = max_response_size
         # only what AnswerBody decompresses (httpx would add br and zstd when installed)
@@ -129,6 +143,14 @@ class _Common:
         """Every httpx exception as one of this module's typed exceptions."""
         try:
             yield
+        except (httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ConnectError) as error:
+            failure: EventsClientError = (
+                ConnectionFailed(f"cannot connect to {self.url}: {error}")
+                if isinstance(error, httpx.ConnectError)
+                else RequestTimeout(f"no connection to {self.url}: {error}")
+            )
+            failure.connected = False
+            raise failure from error
         except httpx.TimeoutException as error:
             raise RequestTimeout(f"no answer from {self.url}: {error}") from error
         except httpx.DecodingError as error:
@@ -149,6 +171,27 @@ class _Common:
         seconds = self.timeout if timeout is None else timeout
         return seconds, None if seconds is None else time.monotonic() + seconds
 
+    def _timeouts(self, seconds: Optional[float]) -> httpx.Timeout:
+        """httpx's timeouts of one attempt: ``seconds`` for each operation, but
+        ``connect_timeout`` and ``read_timeout`` when set.
+        """
+        connect = seconds if self.connect_timeout is None else self.connect_timeout
+        read = seconds if self.read_timeout is None else self.read_timeout
+        return httpx.Timeout(seconds, connect=connect, read=read)
+
+    def _next_delay(
+        self, error: EventsClientError, attempt: int, idempotent: bool, deadline: Optional[float]
+    ) -> Optional[float]:
+        """Seconds to wait before sending again after ``attempt`` failed with ``error``;
+        None to give up (``error.attempts`` is then set).
+        """
+        if attempt <= self.retries and may_retry(error, idempotent):
+            delay = retry_delay(self.backoff, attempt)
+            if deadline is None or time.monotonic() + delay < deadline:
+                return delay
+        error.attempts = attempt
+        return None
+
     def _body(self, response: httpx.Response, deadline: Optional[float]) -> AnswerBody:
         return AnswerBody(self.url, response, deadline, self.max_response_size)
 
@@ -164,6 +207,15 @@ class EventsClient(_Common):
     :param max_response_size: the most bytes of an answer, as received and once
         decompressed (8 MiB by default; ``None``: no limit); a longer one raises
         :class:`ResponseTooLarge` without being read further.
+    :param connect_timeout: seconds to make a connection (``None``: ``timeout``).
+    :param read_timeout: the most seconds between two reads of the answer, the wait
+        for its first byte included (``None``: ``timeout``).
+    :param retries: times an event is sent again after a transport failure (see
+        :meth:`send`); 0 by default.
+    :param backoff: seconds of the first wait before a retry, doubled for each next
+        one, each a random time between half and all of it.
+    :param app: a Flask (WSGI) app to send to in this process, with no server.
+    :param transport: an httpx transport to send through (e.g. ``httpx.MockTransport``).
 
     Use it as a context manager, or call :meth:`close`::
 
@@ -178,9 +230,25 @@ class EventsClient(_Common):
         timeout: Optional[float] = 10.0,
         headers: Optional[dict[str, str]] = None,
         max_response_size: Optional[int] = DEFAULT_MAX_RESPONSE_SIZE,
+        *,
+        connect_timeout: Optional[float] = None,
+        read_timeout: Optional[float] = None,
+        retries: int = 0,
+        backoff: float = 0.1,
+        app: Any = None,
+        transport: Optional[httpx.BaseTransport] = None,
     ) -> None:
-        super().__init__(url, timeout, headers, max_response_size)
-        self._http = httpx.Client(headers=self.headers)
+        super().__init__(
+            url,
+            timeout,
+            headers,
+            max_response_size,
+            connect_timeout,
+            read_timeout,
+            retries,
+            backoff,
+        )
+        self._http = httpx.Client(headers=self.headers, transport=sync_transport(app, transport))
         add_deadline(self._http)
 
     def send(
@@ -195,8 +263,16 @@ class EventsClient(_Common):
         id: Optional[str] = None,
         flow_id: Optional[str] = None,
         timeout: Optional[float] = None,
+        idempotent: bool = False,
     ) -> Event:
         """Send one event and return the answer event (success, redirect or error).
+
+        With ``retries``, a transport failure sends the same event (same ``id`` and
+        ``flowId``) again after a wait: always when the event surely reached no handler
+        (no connection could be made, or HTTP 503); when it may have (the connection
+        broke or timed out after sending, HTTP 502 or 504) only if ``idempotent`` is
+        true. Never after a protocol answer, nor past ``timeout``, which covers all
+        attempts. The exception raised tells how many there were (``attempts``).
 
         :raises RequestTimeout: the whole answer did not arrive within ``timeout``
             (seconds; the client's ``timeout`` when ``None``).
@@ -216,21 +292,38 @@ class EventsClient(_Common):
             id=id,
             flow_id=flow_id,
         )
-        return self.send_event(event, timeout=timeout)
+        return self.send_event(event, timeout=timeout, idempotent=idempotent)
 
-    def send_event(self, event: Event, *, timeout: Optional[float] = None) -> Event:
-        """Send an event built by the caller, as it is."""
+    def send_event(
+        self, event: Event, *, timeout: Optional[float] = None, idempotent: bool = False
+    ) -> Event:
+        """Send an event built by the caller, as it is (retried as by :meth:`send`)."""
         seconds, deadline = self._time_allowed(timeout)
+        content, attempt = dumps(event), 0
+        while True:
+            attempt += 1
+            try:
+                return self._attempt(content, seconds, deadline)
+            except EventsClientError as error:
+                delay = self._next_delay(error, attempt, idempotent, deadline)
+                if delay is None:
+                    raise
+            time.sleep(delay)
+
+    def _attempt(self, event: bytes, seconds: Optional[float], deadline: Optional[float]) -> Event:
         token = current_deadline.set(deadline)
         try:
             with (
                 self._delivering(),
                 self._http.stream(
-                    "POST", self.url, content=dumps(event), timeout=seconds
+                    "POST", self.url, content=event, timeout=self._timeouts(seconds)
                 ) as response,
             ):
                 body = self._body(response, deadline)
-                for chunk in response.iter_raw():
+                # a response made whole (httpx.Response(content=...) of a MockTransport)
+                # has been read already
+                chunks = [response.content] if response.is_stream_consumed else None
+                for chunk in chunks or response.iter_raw():
                     body.feed(chunk)
                 status, content = response.status_code, body.finish()
         finally:
@@ -259,9 +352,27 @@ class AsyncEventsClient(_Common):
         timeout: Optional[float] = 10.0,
         headers: Optional[dict[str, str]] = None,
         max_response_size: Optional[int] = DEFAULT_MAX_RESPONSE_SIZE,
+        *,
+        connect_timeout: Optional[float] = None,
+        read_timeout: Optional[float] = None,
+        retries: int = 0,
+        backoff: float = 0.1,
+        app: Any = None,
+        transport: Optional[httpx.AsyncBaseTransport] = None,
     ) -> None:
-        super().__init__(url, timeout, headers, max_response_size)
-        self._http = httpx.AsyncClient(headers=self.headers)
+        super().__init__(
+            url,
+            timeout,
+            headers,
+            max_response_size,
+            connect_timeout,
+            read_timeout,
+            retries,
+            backoff,
+        )
+        self._http = httpx.AsyncClient(
+            headers=self.headers, transport=async_transport(app, transport)
+        )
 
     async def send(
         self,
@@ -275,6 +386,7 @@ class AsyncEventsClient(_Common):
         id: Optional[str] = None,
         flow_id: Optional[str] = None,
         timeout: Optional[float] = None,
+        idempotent: bool = False,
     ) -> Event:
         """As :meth:`EventsClient.send`."""
         event = self.envelope(
@@ -287,29 +399,48 @@ class AsyncEventsClient(_Common):
             id=id,
             flow_id=flow_id,
         )
-        return await self.send_event(event, timeout=timeout)
+        return await self.send_event(event, timeout=timeout, idempotent=idempotent)
 
-    async def send_event(self, event: Event, *, timeout: Optional[float] = None) -> Event:
+    async def send_event(
+        self, event: Event, *, timeout: Optional[float] = None, idempotent: bool = False
+    ) -> Event:
         """As :meth:`EventsClient.send_event`."""
         seconds, deadline = self._time_allowed(timeout)
         try:
-            status, content = await asyncio.wait_for(
-                self._exchange(event, seconds, deadline), seconds
+            return await asyncio.wait_for(
+                self._attempts(dumps(event), seconds, deadline, idempotent), seconds
             )
         except asyncio.TimeoutError:
             raise RequestTimeout(f"no answer from {self.url} within {seconds}s") from None
-        return self._answer(status, content)
+
+    async def _attempts(
+        self, event: bytes, seconds: Optional[float], deadline: Optional[float], idempotent: bool
+    ) -> Event:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                status, content = await self._exchange(event, seconds, deadline)
+                return self._answer(status, content)
+            except EventsClientError as error:
+                delay = self._next_delay(error, attempt, idempotent, deadline)
+                if delay is None:
+                    raise
+            await asyncio.sleep(delay)
 
     async def _exchange(
-        self, event: Event, seconds: Optional[float], deadline: Optional[float]
+        self, event: bytes, seconds: Optional[float], deadline: Optional[float]
     ) -> tuple[int, bytes]:
         with self._delivering():
             async with self._http.stream(
-                "POST", self.url, content=dumps(event), timeout=seconds
+                "POST", self.url, content=event, timeout=self._timeouts(seconds)
             ) as response:
                 body = self._body(response, deadline)
-                async for chunk in response.aiter_raw():
-                    body.feed(chunk)
+                if response.is_stream_consumed:  # as in EventsClient._attempt
+                    body.feed(response.content)
+                else:
+                    async for chunk in response.aiter_raw():
+                        body.feed(chunk)
                 return response.status_code, body.finish()
 
     async def aclose(self) -> None:

@@ -13,7 +13,15 @@ from .event import Event, parse_event
 class EventsClientError(EventsError):
     """The event could not be delivered or its answer not read (not a protocol error:
     those are answered as error events).
+
+    :ivar attempts: how many times the event was sent before giving up (1 without
+        retries).
+    :ivar connected: ``False`` when no connection could be made (refused, unknown
+        host, connect timeout), so the event surely reached no handler.
     """
+
+    attempts: int = 1
+    connected: bool = True
 
 
 class RequestTimeout(EventsClientError):

@@ -188,6 +188,24 @@ def test_metrics_behind_a_flag():
     assert create_app({"TESTING": True}).test_client().get("/metrics").status_code == 404
 
 
+def test_rates_convert_calls_a_rates_service_in_process(monkeypatch):
+    """``rates:convert`` asks another app for rates through ``EventsClient(url, app=...)``:
+    no server (``rates.test`` resolves nowhere); the rates app answers with the convert
+    event's flowId.
+    """
+    import example_app.accounts
+    from flask_events import EventsClient
+
+    url = "http://rates.test/events"
+    rates = create_app({"TESTING": True})
+    with EventsClient(url, app=rates) as in_process:
+        monkeypatch.setitem(example_app.accounts._clients, url, in_process)
+        client = create_app({"TESTING": True, "RATES_SERVICE_URL": url}).test_client()
+        answer = send(client, "rates:convert", {"amount": 1000, "to": "USD"}, flowId="F")
+    assert answer["name"] == "rates:convert:response"
+    assert answer["payload"] == {"amount": 180, "currency": "USD", "ratesFlowId": "F"}
+
+
 def test_a_push_that_fails_leaves_the_deposit_and_fails_the_ping(caplog):
     """With the message queue unreachable, a deposit still stands (its failed push is
     logged) and ``notifications:ping`` answers ``PUSH_FAILED``.

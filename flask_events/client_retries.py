@@ -1,0 +1,39 @@
+"""When the client sends an event again, internals of :mod:`flask_events.client`.
+
+A retry happens only after a transport failure, never after a protocol answer (any
+event, error events included). Failures where the event surely reached no handler are
+retried always; those where it may have are retried only for an idempotent event.
+"""
+
+from __future__ import annotations
+
+import random
+
+from .client_errors import ConnectionFailed, EventsClientError, RequestTimeout, UnexpectedStatus
+
+#: The statuses of a service (or a proxy) that did not take the request.
+NOT_TAKEN_STATUSES = frozenset({503})
+#: The statuses of a proxy whose upstream may have run the handler.
+MAYBE_TAKEN_STATUSES = frozenset({502, 504})
+
+
+def may_retry(error: EventsClientError, idempotent: bool) -> bool:
+    """Whether ``error`` is a transport failure worth sending the event again for.
+
+    :param error: what the last attempt raised.
+    :param idempotent: the caller marked the event safe to run twice.
+    """
+    if isinstance(error, UnexpectedStatus):
+        return error.status in NOT_TAKEN_STATUSES or (
+            idempotent and error.status in MAYBE_TAKEN_STATUSES
+        )
+    if not isinstance(error, (ConnectionFailed, RequestTimeout)):
+        return False  # the answer arrived: too large, or not an event
+    return not error.connected or idempotent
+
+
+def retry_delay(backoff: float, retry: int) -> float:
+    """Seconds to wait before retry number ``retry`` (1, 2...): exponential backoff
+    with jitter, a random time between half and all of ``backoff * 2 ** (retry - 1)``.
+    """
+    return float(backoff * 2 ** (retry - 1) * random.uniform(0.5, 1.0))
