@@ -74,8 +74,9 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("template_folder", os.path.join(_PACKAGE, "templates"))
-        kwargs.setdefault("static_folder", os.path.join(_PACKAGE, "static"))
-        kwargs.setdefault("static_url_path", "/events-static")
+        if doc_url is not None:  # the page's assets: no static route without the page
+            kwargs.setdefault("static_folder", os.path.join(_PACKAGE, "static"))
+            kwargs.setdefault("static_url_path", "/events-static")
         super().__init__(name, import_name, **kwargs)
         self.registry = Registry()
         self.dispatcher = Dispatcher(self.registry, settings_of, scope=_app_context)
@@ -379,6 +380,7 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
             title=self.name,
             events=docs.catalogue(self.registry, self.dispatcher.authenticator is not None),
             events_url=url_for(".events"),
+            try_it=bool(current_app.config["EVENTS_DOC_TRY_IT"]),
             pretty=docs.pretty,
             doc_html=docs.doc_html,
         )

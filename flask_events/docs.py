@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 from urllib.parse import quote
 
 from apispec import APISpec
@@ -20,7 +20,7 @@ from .batch import EnvelopeSchema
 from .registry import HandlerSpec, Registry
 from .schemas import MarshmallowSchema, PayloadSchema
 
-__all__ = ["anchor", "catalogue", "events_operation", "openapi_document"]
+__all__ = ["anchor", "batch_example_spec", "catalogue", "events_operation", "openapi_document"]
 
 #: What a batch answers: one response event per sub-event (shown in the docs).
 BATCH_OUTPUT = MarshmallowSchema(EnvelopeSchema(many=True))
@@ -47,19 +47,24 @@ def catalogue(registry: Registry, authenticated: bool = False) -> list[dict[str,
     :param authenticated: whether the blueprint has an authenticator.
     """
     specs = list(registry)
-    batchable = [spec for spec in specs if not spec.is_batch][:2]
+    sub = batch_example_spec(specs, authenticated)
+    batchable = [sub] if sub is not None else []
     return [entry(spec, batchable, authenticated) for spec in specs]
 
 
 def entry(
     spec: HandlerSpec, batchable: Optional[list[HandlerSpec]] = None, authenticated: bool = False
 ) -> dict[str, Any]:
-    """One event's documentation; a batch's example holds ``batchable`` events."""
+    """One event's documentation; a batch's examples hold ``batchable`` events."""
     output = BATCH_OUTPUT if spec.is_batch else spec.output
     input_example, output_example = spec.example if spec.example else (None, None)
     request = example_request(spec)
     if spec.is_batch and batchable:
         request["payload"] = {"parallel": True, "events": [example_request(s) for s in batchable]}
+        if isinstance(input_example, dict) and input_example.get("events") == [
+            example_batch_item()
+        ]:  # add_batch's placeholder: shown with the real events instead
+            input_example = request["payload"]
     return {
         "name": spec.name,
         "version": spec.version,
@@ -109,9 +114,41 @@ def pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
 
 
-def example_batch_item() -> dict[str, Any]:
-    """A generic sub-event for a batch example."""
-    return {"name": "some event", "version": 1, "id": "1", "flowId": "f", "payload": {}}
+def example_batch_item(
+    specs: Iterable[HandlerSpec] = (), authenticated: bool = False
+) -> dict[str, Any]:
+    """A sub-event for a batch's example: :func:`example_request` of
+    :func:`batch_example_spec` of ``specs``; a generic placeholder when there is none
+    (before the blueprint's other events are registered).
+    """
+    spec = batch_example_spec(specs, authenticated)
+    if spec is None:
+        return {"name": "some event", "version": 1, "id": "1", "flowId": "f", "payload": {}}
+    return example_request(spec)
+
+
+def batch_example_spec(
+    specs: Iterable[HandlerSpec], authenticated: bool = False
+) -> Optional[HandlerSpec]:
+    """The event a batch's example sends, so that sending it gets an answer of that
+    event rather than ``eventNotFound``: a non-batch event with an example input (one
+    whose example input is empty first, as it asks nothing of the caller), else one
+    without an input schema (sent with ``{}``); events that need no credentials first
+    when the blueprint has an authenticator; by name then version among equals.
+    ``None`` when no event qualifies.
+    """
+
+    def rank(spec: HandlerSpec) -> tuple[bool, int]:
+        if spec.example is None:
+            return (authenticated and not spec.public, 2)
+        return (authenticated and not spec.public, 0 if spec.example[0] in ({}, None) else 1)
+
+    usable = [
+        spec
+        for spec in specs
+        if not spec.is_batch and (spec.example is not None or spec.input is None)
+    ]
+    return min(usable, key=rank, default=None)
 
 
 def _schema_doc(schema: Optional[PayloadSchema]) -> Optional[dict[str, Any]]:

@@ -1,0 +1,117 @@
+"""The /doc page's "try it" panels: fresh ids on every send, EVENTS_DOC_TRY_IT, a
+batch example that sends a real event, and /doc protected or turned off as
+docs/docpage.rst shows.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from flask import Flask
+
+from example_app import create_app
+from flask_events import EventsBlueprint
+from flask_events.signals import event_started
+
+from .doc_snippets import page_snippets
+from .envelopes import envelope
+from .servers import serve_in_thread
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"]
+
+
+@pytest.mark.e2e
+def test_try_it_sends_a_fresh_id_and_flow_id_every_time():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("headless Chromium is not installed (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    app = create_app()
+    received: list[tuple[str, str, str]] = []
+
+    def record(sender, event, **extra):
+        received.append((event.name, event.id, event.flow_id))
+
+    event_started.connect(record, sender=app)
+    try:
+        with serve_in_thread(app) as base, sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            page.goto(f"{base}/doc")
+            form = page.locator('section[id="rates:get/v1"] form.try')
+            for _ in range(2):
+                form.evaluate("f => f.removeAttribute('data-state')")
+                form.locator("button", has_text="Send").click()
+                form.locator('.status:text("HTTP 200")').wait_for(timeout=30_000)
+            browser.close()
+    finally:
+        event_started.disconnect(record, sender=app)
+    sent = [r for r in received if r[0] == "rates:get"]
+    assert len(sent) == 2
+    (_, id1, flow1), (_, id2, flow2) = sent
+    assert id1 != id2 and flow1 != flow2
+    assert not {id1, id2, flow1, flow2} & {
+        "00000000-0000-4000-8000-000000000001",
+        "00000000-0000-4000-8000-000000000002",
+    }
+
+
+def test_doc_try_it_false_hides_the_panels_and_keeps_the_documentation():
+    app = create_app({"TESTING": True})
+    client = app.test_client()
+    assert 'class="try"' in client.get("/doc").get_data(as_text=True)
+    app.config["EVENTS_DOC_TRY_IT"] = False  # read when the page is rendered
+    html = client.get("/doc").get_data(as_text=True)
+    assert 'class="try"' not in html and "Try it" not in html
+    assert 'id="account:open/v2"' in html and "Input example" in html
+
+
+def test_batch_example_sends_a_real_event_that_answers():
+    app = create_app({"TESTING": True})
+    client = app.test_client()
+    (batch,) = [e for e in client.get("/doc.json").json if e["name"] == "batch"]
+    for payload in (batch["request"]["payload"], batch["example"]["input"]):
+        answer = client.post("/events", json=envelope("batch", payload)).json
+        assert answer["name"] == "batch:response"
+        assert payload["events"] and len(answer["payload"]) == len(payload["events"])
+        for sub, slot in zip(payload["events"], answer["payload"]):
+            assert slot["name"] == sub["name"] + ":response"
+
+
+def _documented(heading: str) -> str:
+    """The Python snippet of docs/docpage.rst that follows ``heading``."""
+    (code,) = [s.code for s in page_snippets("docpage.rst") if s.section == heading]
+    return code
+
+
+def test_documented_before_request_protects_the_doc_routes_only():
+    namespace = {"__name__": __name__}
+    exec(compile(_documented("Protecting the page"), "docpage.rst", "exec"), namespace)
+    events = namespace["events"]
+    events.add("echo", 1, lambda event: event.payload)
+    app = Flask(__name__)
+    app.config["DOC_TOKEN"] = "s3cret"
+    app.register_blueprint(events, url_prefix="/api")
+    client = app.test_client()
+    for url in ("/api/doc", "/api/doc.json", "/api/openapi.json", "/api/events-static/doc.js"):
+        with client.get(url) as response:
+            assert response.status_code == 403, url
+        with client.get(url, headers={"X-Doc-Token": "s3cret"}) as response:
+            assert response.status_code == 200, url
+    answer = client.post("/api/events", json=envelope("echo", {"a": 1}))
+    assert answer.status_code == 200 and answer.json["name"] == "echo:response"
+
+
+def test_doc_url_none_leaves_no_doc_nor_static_route():
+    app = Flask(__name__)
+    events = EventsBlueprint("events", __name__, doc_url=None)
+    app.register_blueprint(events)
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert not {e for e in endpoints if e.startswith("events.") and "event" not in e[7:]}
+    assert "events.static" not in endpoints
+    client = app.test_client()
+    for url in ("/doc", "/doc.json", "/openapi.json", "/events-static/doc.js"):
+        with client.get(url) as response:
+            assert response.status_code == 404, url
