@@ -70,6 +70,9 @@ setup(
         "dev": ["ruff", "mypy", "tox>=4"],
         "docs": ["sphinx>=7"],
     },
+    # the pytest fixtures (send_event, events_recorder), loaded wherever the package is
+    # installed; `-p no:flask_events` disables them
+    entry_points={"pytest11": ["flask_events = flask_events.pytest_plugin"]},
     classifiers=[
         "Development Status :: 3 - Alpha",
         "Framework :: Flask",

@@ -9,12 +9,9 @@ import pytest
 from flask import Flask
 
 from flask_events import Event, EventsBlueprint, NotFound, random_id
-from flask_events.testing import (  # the plugin's fixtures, as users get them
-    SignalRecorder,
-    events_recorder,  # noqa: F401
-    record_signals,
-    send_event_fixture,  # noqa: F401
-)
+from flask_events.testing import SignalRecorder, record_signals
+
+# send_event and events_recorder: the flask_events pytest plugin's, as users get them
 
 #: The Go library's own sample envelope (handlers_test.go ``mockEvent``).
 GO_MOCK_EVENT = b"""

@@ -16,7 +16,7 @@ from flask_socketio import SocketIO
 
 from flask_events import EventsBlueprint, Forbidden, Unauthorized, current_handling
 from flask_events.signals import event_started
-from flask_events.testing import record_signals, send_event
+from flask_events.testing import post_event, record_signals
 
 from .servers import serve_in_thread
 
@@ -74,13 +74,13 @@ def app():
 
 
 def test_the_authenticator_guards_non_public_handlers(client):
-    ok = send_event(client, "secret:read", 1, auth={"token": "admin"}, identity={"userId": 3})
+    ok = post_event(client, "secret:read", 1, auth={"token": "admin"}, identity={"userId": 3})
     assert ok.is_success and ok.payload == {"principal": {"user": 3, "token_kind": "adm"}}
-    missing = send_event(client, "secret:read", 1)
+    missing = post_event(client, "secret:read", 1)
     assert missing.name == "secret:read:unauthorized" and missing.error_code == "TOKEN_REQUIRED"
-    reader = send_event(client, "secret:write", 1, auth={"token": "reader"})
+    reader = post_event(client, "secret:write", 1, auth={"token": "reader"})
     assert reader.name == "secret:write:forbidden" and reader.error_code == "READ_ONLY"
-    assert send_event(client, "open:hello", 1).payload == {"principal": None}
+    assert post_event(client, "open:hello", 1).payload == {"principal": None}
 
 
 def test_batch_sub_events_are_authenticated_one_by_one(client):
@@ -96,7 +96,7 @@ def test_batch_sub_events_are_authenticated_one_by_one(client):
         {"name": "secret:read", "version": 1, "id": "b", "flowId": "f", "payload": {}},
         {"name": "open:hello", "version": 1, "id": "c", "flowId": "f", "payload": {}},
     ]
-    answer = send_event(client, "batch", 1, {"parallel": True, "events": subs})
+    answer = post_event(client, "batch", 1, {"parallel": True, "events": subs})
     assert [a["name"] for a in answer.payload] == [
         "secret:read:response",
         "secret:read:unauthorized",
@@ -192,7 +192,7 @@ def test_the_token_is_never_echoed_logged_or_signalled(app, client, caplog):
 
 def test_a_token_in_an_exception_message_is_scrubbed_from_the_logged_traceback(client, caplog):
     with caplog.at_level(logging.ERROR, logger="flask_events"):
-        answer = send_event(client, "secret:careless", 1, auth={"token": TOKEN})
+        answer = post_event(client, "secret:careless", 1, auth={"token": TOKEN})
     assert answer.error_code == "UNHANDLED_ERROR" and TOKEN not in answer.to_json().decode()
     assert "Traceback" in caplog.text and "failing with {'token': '[redacted]'}" in caplog.text
     assert TOKEN not in caplog.text
@@ -212,7 +212,7 @@ def test_subscribers_see_redacted_events_and_a_slow_one_only_costs_its_own_time(
             release.wait(30)
 
     def ask(name, auth=None):
-        answers[name] = send_event(app.test_client(), name, 1, auth=auth)
+        answers[name] = post_event(app.test_client(), name, 1, auth=auth)
 
     held = threading.Thread(target=ask, args=("secret:read", {"token": TOKEN}))
     other = threading.Thread(target=ask, args=("open:hello",))

@@ -234,7 +234,7 @@ def test_log_records_of_batch_sub_events_carry_their_own_event(caplog):
     from flask import Flask
 
     from flask_events import EventsBlueprint
-    from flask_events.testing import send_event
+    from flask_events.testing import post_event
 
     events = EventsBlueprint("events", __name__)
     events.add_batch()
@@ -254,7 +254,7 @@ def test_log_records_of_batch_sub_events_carry_their_own_event(caplog):
                 {"name": "say", "version": 1, "id": f"s{i}", "flowId": "F", "payload": i}
                 for i in range(3)
             ]
-            send_event(app.test_client(), "batch", 1, {"parallel": True, "events": subs})
+            post_event(app.test_client(), "batch", 1, {"parallel": True, "events": subs})
     finally:
         caplog.handler.removeFilter(log_filter)
     records = [r for r in caplog.records if r.name == "test.batch"]

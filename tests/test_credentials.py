@@ -19,7 +19,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from flask_events import Event, EventNotFound, EventsBlueprint, Unauthorized
 from flask_events.contrib.tracing import EventsTracing
 from flask_events.redaction import redacted
-from flask_events.testing import record_signals, send_event
+from flask_events.testing import post_event, record_signals
 
 #: Found nowhere but in ``auth``: if any form of the token leaks, this does.
 CORE = "K9x2Qz"
@@ -131,9 +131,9 @@ def test_subscribers_get_a_scrubbed_exception_and_the_handler_keeps_its_own(
     client, raised, caplog
 ):
     with record_signals() as recorder, caplog.at_level(logging.ERROR, logger="flask_events"):
-        answer = send_event(client, "careless", 1, auth=AUTH, identity=IDENTITY)
+        answer = post_event(client, "careless", 1, auth=AUTH, identity=IDENTITY)
         batch = [sub("careless", auth=AUTH, identity=IDENTITY)]
-        send_event(client, "batch", 1, {"parallel": False, "events": batch})
+        post_event(client, "batch", 1, {"parallel": False, "events": batch})
     assert answer.error_code == "UNHANDLED_ERROR"
     errors = [call["error"] for call in recorder.calls["finished"] if call["error"] is not None]
     errors += [call["error"] for call in recorder.calls["event_error_noticed"]]
@@ -155,8 +155,8 @@ def test_subscribers_get_a_scrubbed_exception_and_the_handler_keeps_its_own(
 
 def test_typed_and_not_found_errors_stay_their_class_for_subscribers(client):
     with record_signals() as recorder:
-        answer = send_event(client, "typed", 1, auth=AUTH)
-        send_event(client, "no:such", 1, auth=AUTH)
+        answer = post_event(client, "typed", 1, auth=AUTH)
+        post_event(client, "no:such", 1, auth=AUTH)
     assert answer.error_code == "UNAUTHORIZED"
     (typed,) = [call["error"] for call in recorder.calls["finished"]]
     assert type(typed) is Unauthorized and typed.code == "UNAUTHORIZED"
@@ -173,11 +173,11 @@ def test_spans_never_hold_a_credential(app):
     EventsTracing(app, tracer_provider=provider)
     client = app.test_client()
     try:
-        send_event(client, "careless", 1, auth=AUTH)
-        send_event(client, "typed", 1, auth=AUTH)
-        send_event(client, "mirror", 1, auth=AUTH)
+        post_event(client, "careless", 1, auth=AUTH)
+        post_event(client, "typed", 1, auth=AUTH)
+        post_event(client, "mirror", 1, auth=AUTH)
         batch = [sub("careless", auth=AUTH), sub("mirror", auth=AUTH)]
-        send_event(client, "batch", 1, {"parallel": True, "events": batch})
+        post_event(client, "batch", 1, {"parallel": True, "events": batch})
         spans = exporter.get_finished_spans()
     finally:
         provider.shutdown()
@@ -194,7 +194,7 @@ def test_spans_never_hold_a_credential(app):
 
 def test_a_handler_returning_its_request_gives_subscribers_no_credential(client):
     with record_signals() as recorder:
-        answer = send_event(client, "mirror", 1, auth=AUTH)
+        answer = post_event(client, "mirror", 1, auth=AUTH)
     assert answer.auth == {}
     (finished,) = recorder.calls["finished"]
     assert finished["response"].auth == dict.fromkeys(AUTH, "[redacted]")
@@ -218,7 +218,7 @@ def test_a_sub_envelope_must_be_an_object(client, raised):
     as_text = json.dumps(sub("careless", auth=AUTH))  # a whole envelope, as a JSON string
     others = [as_text, 12, True, [sub("careless", auth=AUTH)]]
     with record_signals() as recorder:
-        answer = send_event(client, "batch", 1, {"events": others}, flow_id="the-batch")
+        answer = post_event(client, "batch", 1, {"events": others}, flow_id="the-batch")
     slots = answer.payload
     assert [slot["name"] for slot in slots] == ["badProtocol"] * 4
     assert {slot["flowId"] for slot in slots} == {"the-batch"}
@@ -235,7 +235,7 @@ def test_every_sub_envelope_auth_is_redacted_for_subscribers(client, auth):
     """``auth`` that is not an object (answered badProtocol), and one that is."""
     subs = [sub("mirror", auth=auth)]
     with record_signals() as recorder:
-        answer = send_event(client, "batch", 1, {"events": subs})
+        answer = post_event(client, "batch", 1, {"events": subs})
     assert answer.payload[0]["name"] == ("mirror" if isinstance(auth, dict) else "badProtocol")
     assert leaked(repr(recorder.calls)) == set()
     for call in recorder.calls["error_noticed"]:
@@ -259,7 +259,7 @@ def test_sub_envelopes_of_a_refused_nested_batch_are_redacted_at_every_depth(cli
     for _ in range(3):  # a batch in a batch in a batch in a batch
         inner = sub("batch", auth=AUTH, payload={"events": [inner, json.dumps(inner)]})
     with record_signals() as recorder:
-        answer = send_event(client, "batch", 1, {"events": [inner]})
+        answer = post_event(client, "batch", 1, {"events": [inner]})
     assert answer.payload[0]["payload"]["code"] == "NESTED_BATCH"
     assert recorder.count("event_error_noticed") == 1
     assert leaked(repr(recorder.calls)) == set()
@@ -282,7 +282,7 @@ def test_redaction_is_bounded_and_idempotent():
 
 def test_the_logged_traceback_has_every_form_of_every_credential_scrubbed(client, caplog):
     with caplog.at_level(logging.ERROR, logger="flask_events"):
-        send_event(client, "careless", 1, auth=AUTH, identity=IDENTITY)
+        post_event(client, "careless", 1, auth=AUTH, identity=IDENTITY)
     (record,) = caplog.records
     assert "Traceback" in record.exc_text and "KeyError: '[redacted]'" in record.exc_text
     assert leaked(caplog.text) == set()
@@ -330,7 +330,7 @@ def test_an_auth_with_too_many_credentials_gets_whole_texts_replaced(client, cap
     auth = {"tokens": [f"{CORE}-{index:04d}" for index in range(count)], "token": TOKEN}
     auth.update(pin=PIN, flag=True)  # count + 2 credentials
     with record_signals() as recorder, caplog.at_level(logging.ERROR, logger="flask_events"):
-        send_event(client, "careless", 1, auth=auth, identity=IDENTITY)
+        post_event(client, "careless", 1, auth=auth, identity=IDENTITY)
     (finished,) = recorder.calls["finished"]
     (record,) = caplog.records
     assert leaked(exposed(finished["error"]) + caplog.text) == set()
@@ -345,7 +345,7 @@ def test_a_logged_failure_is_one_line_whatever_the_ids(client, caplog):
     forged = "x\nERROR flask_events: forged line\r"
     with caplog.at_level(logging.ERROR, logger="flask_events"):
         for name in ("careless", "unserializable"):
-            send_event(client, name, 1, auth=AUTH, identity=IDENTITY, id=forged, flow_id=forged)
+            post_event(client, name, 1, auth=AUTH, identity=IDENTITY, id=forged, flow_id=forged)
     assert len(caplog.records) == 2
     for record in caplog.records:
         message = record.getMessage()

@@ -12,7 +12,7 @@ from flask import Flask
 from flask_login import LoginManager, UserMixin, login_required
 
 from flask_events import EventsBlueprint, NotFound
-from flask_events.testing import send_event
+from flask_events.testing import post_event
 
 
 class User(UserMixin):
@@ -49,18 +49,18 @@ def make_app(login_view: Any = None) -> Flask:
 
 
 def test_login_required_answers_unauthorized():
-    answer = send_event(make_app().test_client(), "me", 1)
+    answer = post_event(make_app().test_client(), "me", 1)
     assert answer.name == "me:unauthorized"
     assert answer.payload["code"] == "UNAUTHORIZED"
 
 
 def test_with_a_login_view_the_events_blueprint_still_answers_unauthorized():
     app = make_app(login_view="login")
-    answer = send_event(app.test_client(), "me", 1)
+    answer = post_event(app.test_client(), "me", 1)
     assert answer.name == "me:unauthorized"
 
 
 def test_an_async_error_handler_answers():
-    answer = send_event(make_app().test_client(), "lookup", 1)
+    answer = post_event(make_app().test_client(), "lookup", 1)
     assert answer.name == "lookup:notFound"
     assert answer.payload["code"] == "MISSING"

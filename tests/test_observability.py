@@ -12,7 +12,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from flask_events import EventsBlueprint, EventsClient
 from flask_events.contrib.metrics import EventsMetrics
 from flask_events.contrib.tracing import EventsTracing
-from flask_events.testing import send_event
+from flask_events.testing import post_event
 
 from .conftest import make_blueprint
 from .servers import serve_in_thread
@@ -35,10 +35,10 @@ def test_metrics_after_traffic():
     EventsMetrics(app)
     client = app.test_client()
     for _ in range(3):
-        send_event(client, "echo", 1)
-    send_event(client, "lookup", 1)
-    send_event(client, "boom", 1)
-    send_event(client, "never:registered", 1)
+        post_event(client, "echo", 1)
+    post_event(client, "lookup", 1)
+    post_event(client, "boom", 1)
+    post_event(client, "never:registered", 1)
     client.post("/events", data=b"{")
     text = client.get("/metrics").get_data(as_text=True)
     total = "events_total"
@@ -66,8 +66,8 @@ def test_one_span_per_event(spans):
     app.register_blueprint(make_blueprint())
     EventsTracing(app, tracer_provider=provider)
     client = app.test_client()
-    send_event(client, "echo", 1, flow_id="F", id="I")
-    send_event(client, "boom", 1)
+    post_event(client, "echo", 1, flow_id="F", id="I")
+    post_event(client, "boom", 1)
     echo, boom = exporter.get_finished_spans()
     assert echo.name == "echo" and echo.kind == trace.SpanKind.SERVER
     assert echo.attributes["events.flow_id"] == "F" and echo.attributes["events.id"] == "I"
@@ -126,7 +126,7 @@ def test_spans_end_for_events_that_carry_credentials(spans):
     tracing = EventsTracing(app, tracer_provider=provider)
     client = app.test_client()
     for name in ("echo", "boom", "lookup"):
-        send_event(client, name, 1, auth={"token": TOKEN})
+        post_event(client, name, 1, auth={"token": TOKEN})
     assert [span.name for span in exporter.get_finished_spans()] == ["echo", "boom", "lookup"]
     for span in exporter.get_finished_spans():
         assert span.end_time is not None and TOKEN not in str(span.attributes)

@@ -11,7 +11,7 @@ import pytest
 from flask import Flask, abort, g
 
 from flask_events import EventsBlueprint
-from flask_events.testing import send_event
+from flask_events.testing import post_event
 
 events = EventsBlueprint("events", __name__)
 
@@ -62,7 +62,7 @@ def app() -> Flask:
 
 @pytest.mark.parametrize("round_", [1, 2])
 def test_each_test_gets_a_fresh_app_served_by_the_module_level_blueprint(client, round_):
-    answer = send_event(client, "counter:bump", 1)
+    answer = post_event(client, "counter:bump", 1)
     assert answer.name == "counter:bump:response"
     assert answer.payload["bumped"] == 1
     assert answer.payload["app"] == _made[-1].name
@@ -70,19 +70,19 @@ def test_each_test_gets_a_fresh_app_served_by_the_module_level_blueprint(client,
 
 
 def test_abort_in_a_handler_answers_not_found(client):
-    answer = send_event(client, "account:get", 1, {"id": 2})
+    answer = post_event(client, "account:get", 1, {"id": 2})
     assert answer.name == "account:get:notFound"
     assert answer.payload["code"] == "NOT_FOUND"
 
 
 def test_a_handlers_bug_raises_in_the_test(client):
     with pytest.raises(RuntimeError, match="a bug in the handler"):
-        send_event(client, "crash", 1)
+        post_event(client, "crash", 1)
 
 
 def test_the_error_answer_is_tested_with_propagation_off(app, client):
     app.config["EVENTS_PROPAGATE_EXCEPTIONS"] = False
-    answer = send_event(client, "crash", 1)
+    answer = post_event(client, "crash", 1)
     assert answer.name == "crash:error"
     assert answer.payload["code"] == "UNHANDLED_ERROR"
 
@@ -91,7 +91,7 @@ def test_under_pytest_flask_requests_share_the_tests_g_but_sub_events_do_not(cli
     from flask import g
 
     g.bumped = 10  # pytest-flask pushed a request context: Flask reuses its app context
-    assert send_event(client, "counter:bump", 1).payload["bumped"] == 11
+    assert post_event(client, "counter:bump", 1).payload["bumped"] == 11
     bump = {"name": "counter:bump", "version": 1, "id": "i", "flowId": "f", "payload": None}
-    answer = send_event(client, "batch", 1, {"parallel": True, "events": [bump, bump]})
+    answer = post_event(client, "batch", 1, {"parallel": True, "events": [bump, bump]})
     assert [sub["payload"]["bumped"] for sub in answer.payload] == [1, 1]
