@@ -1,0 +1,129 @@
+"""``flask events doc`` covers every events blueprint of the app: one self-contained
+HTML page (styles and script inline, nothing loaded from or sent to the server), one
+JSON catalogue keyed by blueprint, one OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+import flask_events
+
+from .cli_app import create_app
+from .servers import ROOT
+
+STATIC = Path(flask_events.__file__).parent / "static"
+SERVED = ["plain", "secured", "v1.shared", "v2.shared"]  # "hidden" has no doc routes
+
+
+@pytest.fixture
+def app():
+    return create_app({"TESTING": True})
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class Tags(HTMLParser):
+    """Every start tag of a page, as ``(tag, {attribute: value})``."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def export(runner, tmp_path, *args):
+    target = tmp_path / "out"
+    result = runner.invoke(args=["events", "doc", "-o", str(target), *args])
+    assert result.exit_code == 0, result.output
+    return target.read_text(encoding="utf-8"), result.output
+
+
+def check_self_contained(page):
+    tags = Tags(page).tags
+    for tag, attrs in tags:
+        assert tag not in ("link", "form", "iframe"), (tag, attrs)
+        assert "src" not in attrs, (tag, attrs)  # scripts inline, nothing fetched
+        assert not attrs.get("href", "#").startswith(("/", "http")), (tag, attrs)
+        assert "data-events-url" not in attrs and "action" not in attrs
+    assert STATIC.joinpath("doc.css").read_text(encoding="utf-8").strip() in page
+    assert STATIC.joinpath("doc.js").read_text(encoding="utf-8").strip() in page
+    assert "/events-static" not in page
+    ids = Counter(attrs["id"] for _, attrs in tags if "id" in attrs)
+    assert [key for key, count in ids.items() if count > 1] == []
+    return tags
+
+
+def test_doc_html_is_one_self_contained_page_of_every_blueprint(runner, tmp_path):
+    page, output = export(runner, tmp_path)
+    assert "left out events blueprint 'hidden': it has no doc routes" in output
+    tags = check_self_contained(page)
+    sections = [attrs["id"] for tag, attrs in tags if attrs.get("class") == "event"]
+    assert sections == [
+        "plain/hello/v1",
+        "secured/echo/v1",
+        "secured/ping/v1",
+        "v1.shared/twice/v1",
+        "v2.shared/twice/v1",
+    ]
+    links = {attrs["href"] for tag, attrs in tags if tag == "a"}
+    assert {f"#{section}" for section in sections} <= links
+    for name, path in zip(SERVED, ["/plain", "/secured", "/v1/s", "/v2/s"]):
+        assert f"Blueprint {name}: <code>POST {path}/events</code>" in page
+    assert "Try it" not in page and "flask events doc" in page
+
+
+def test_doc_html_of_one_blueprint_is_self_contained(runner, tmp_path):
+    page, _ = export(runner, tmp_path, "--blueprint", "secured")
+    tags = check_self_contained(page)
+    sections = [attrs["id"] for tag, attrs in tags if attrs.get("class") == "event"]
+    assert sections == ["echo/v1", "ping/v1"]
+
+
+def test_doc_json_is_keyed_by_blueprint(runner, tmp_path):
+    text, _ = export(runner, tmp_path, "--format", "json")
+    catalogues = json.loads(text)
+    assert list(catalogues) == SERVED
+    assert [entry["name"] for entry in catalogues["secured"]] == ["echo", "ping"]
+    assert catalogues["secured"][0]["auth"] is True
+
+
+def test_doc_openapi_is_one_document_of_every_blueprint(runner, tmp_path):
+    text, _ = export(runner, tmp_path, "--format", "openapi")
+    document = json.loads(text)
+    assert document["info"]["title"] == "tests.cli_app events"
+    assert sorted(document["paths"]) == [
+        "/plain/events",
+        "/secured/events",
+        "/v1/s/events",
+        "/v2/s/events",
+    ]
+
+
+@pytest.mark.e2e
+def test_doc_html_as_a_real_subprocess(tmp_path):
+    target = tmp_path / "events.html"
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "tests.cli_app", "events", "doc", "-o", target],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "'hidden'" in result.stderr and result.stdout == ""
+    check_self_contained(target.read_text(encoding="utf-8"))
