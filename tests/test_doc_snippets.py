@@ -10,6 +10,10 @@ then called, its arguments given by name from ``app`` and ``client``.
 from __future__ import annotations
 
 import inspect
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +21,7 @@ from example_app import create_app
 
 from .doc_snippets import page_snippets
 
+ROOT = Path(__file__).resolve().parent.parent
 PAGES = ["quickstart.rst", "handlers.rst", "docpage.rst"]
 
 
@@ -45,3 +50,27 @@ def _run(page: str) -> None:
 @pytest.mark.parametrize("page", PAGES)
 def test_python_snippets_of_the_page_run_as_written(page):
     _run(page)
+
+
+def test_the_fixtures_snippet_of_testing_rst_passes_under_pytest(tmp_path):
+    """docs/testing.rst's first snippet is a pytest test using the plugin's fixtures: it
+    runs in a real pytest (a subprocess) with an ``app`` fixture of the example app.
+    """
+    (code,) = [s.code for s in page_snippets("testing.rst") if "def test_deposit" in s.code]
+    prelude = (
+        "import pytest\nfrom example_app import create_app\n\n\n@pytest.fixture\n"
+        'def app():\n    return create_app({"TESTING": True})\n\n\n'
+    )
+    (tmp_path / "test_snippet.py").write_text(prelude + code)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--no-cov"]
+    done = subprocess.run(
+        [*command, "--rootdir", str(tmp_path), str(tmp_path / "test_snippet.py")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed" in done.stdout
