@@ -231,7 +231,15 @@ def push_timeout(app: Flask, probe: SimpleNamespace) -> None:
             app.blueprints["events"].push(Event.new("news", 1), to="user:1")
 
 
+def doc_try_it(app: Flask, probe: SimpleNamespace) -> None:
+    client = app.test_client()
+    assert '<form class="try"' in client.get("/doc").get_data(as_text=True)
+    app.config["EVENTS_DOC_TRY_IT"] = False
+    assert '<form class="try"' not in client.get("/doc").get_data(as_text=True)
+
+
 CASES: dict[str, Callable[[Flask, SimpleNamespace], None]] = {
+    "EVENTS_DOC_TRY_IT": doc_try_it,
     "EVENTS_MAX_CONTENT_LENGTH": max_content_length,
     "EVENTS_VALIDATE_OUTPUT": validate_output,
     "EVENTS_BATCH_MAX_EVENTS": batch_max_events,
