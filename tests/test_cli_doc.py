@@ -13,8 +13,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from flask import Flask
+from marshmallow import Schema, fields
 
 import flask_events
+from flask_events import EventsBlueprint
 
 from .cli_app import create_app
 from .servers import ROOT
@@ -127,3 +130,17 @@ def test_doc_html_as_a_real_subprocess(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "'hidden'" in result.stderr and result.stdout == ""
     check_self_contained(target.read_text(encoding="utf-8"))
+
+
+def test_doc_openapi_refuses_one_schema_name_defined_two_ways(tmp_path):
+    app = Flask(__name__)
+    for prefix, field in (("a", fields.Int()), ("b", fields.Str())):
+        schema = type("ThingSchema", (Schema,), {"value": field})
+        events = EventsBlueprint(f"events_{prefix}", __name__)
+        events.add("thing", 1, lambda event, thing: thing, input=schema)
+        app.register_blueprint(events, url_prefix=f"/{prefix}")
+    result = app.test_cli_runner().invoke(args=["events", "doc", "--format", "openapi"])
+    assert result.exit_code == 1
+    assert "events blueprint 'events_b' defines OpenAPI schema 'Thing'" in result.output
+    single = ["events", "doc", "--format", "openapi", "--blueprint", "events_b"]
+    assert app.test_cli_runner().invoke(args=single).exit_code == 0
