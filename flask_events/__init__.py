@@ -11,6 +11,8 @@ from .client import (
     ResponseTooLarge,
     UnexpectedStatus,
 )
+from .client_errors import ServiceConfigError, UnknownService
+from .client_services import async_events_client, events_client
 from .context import EventLogFilter, Handling, current_event, current_handling
 from .dispatch import Dispatcher, Reply, Settings, TooManyInFlight
 from .errors import (
@@ -59,6 +61,10 @@ __all__ = [
     "RequestTimeout",
     "ResponseTooLarge",
     "UnexpectedStatus",
+    "ServiceConfigError",
+    "UnknownService",
+    "async_events_client",
+    "events_client",
     "BadProtocol",
     "BadRequest",
     "BatchTimeout",

@@ -72,3 +72,13 @@ class ResponseTooLarge(EventsClientError):
     def __init__(self, url: str, status: int, limit: int) -> None:
         super().__init__(f"the answer from {url} is larger than {limit} bytes")
         self.status, self.limit = status, limit
+
+
+class UnknownService(EventsError, LookupError):
+    """:func:`~flask_events.events_client` was given a name that is not a key of
+    ``EVENTS_SERVICES``; the message names the known ones.
+    """
+
+
+class ServiceConfigError(EventsError, ValueError):
+    """An entry of ``EVENTS_SERVICES`` has no ``url``, or a key the client does not take."""

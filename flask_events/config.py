@@ -42,6 +42,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # Seconds a push through a Redis message queue may take to connect, send and get
     # Redis's answer, together; past that it raises PushFailed. None: no limit.
     "EVENTS_PUSH_TIMEOUT": PUSH_TIMEOUT,
+    # The services events_client(name) sends to: {name: {"url": ..., client arguments}}.
+    "EVENTS_SERVICES": None,
     # Show the "try it" panels on the /doc page (read when the page is rendered).
     "EVENTS_DOC_TRY_IT": True,
 }
