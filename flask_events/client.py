@@ -15,9 +15,7 @@ exceptions; a protocol answer — success, redirect or error event — is return
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import Iterator
 from types import TracebackType
 from typing import Any, Optional, Union
 
@@ -33,7 +31,7 @@ from .client_errors import (
 )
 from .client_inprocess import async_transport, sync_transport
 from .client_limits import AnswerBody, add_deadline, current_deadline
-from .client_retries import may_retry, retry_delay
+from .client_retries import delivering, may_retry, retry_delay
 from .codec import dumps
 from .context import _handling
 from .errors import BadProtocol
@@ -66,10 +64,13 @@ class _Common:
         timeout: Optional[float] = 10.0,
         headers: Optional[dict[str, str]] = None,
         max_response_size: Optional[int] = DEFAULT_MAX_RESPONSE_SIZE,
+        *,
         connect_timeout: Optional[float] = None,
         read_timeout: Optional[float] = None,
         retries: int = 0,
         backoff: float = 0.1,
+        app: Any = None,
+        transport: Any = None,
     ) -> None:
         if retries < 0 or backoff < 0:
             raise ValueError("retries and backoff cannot be negative")
@@ -92,6 +93,11 @@ class _Common:
             "Accept-Encoding": "gzip, deflate",
             **(headers or {}),
         }
+        self._open(app, transport)
+
+    def _open(self, app: Any, transport: Any) -> None:
+        """Make ``self._http``: sends to ``app`` in process, or through ``transport``."""
+        raise NotImplementedError
 
     def envelope(
         self,
@@ -137,32 +143,6 @@ class _Common:
             # the parser's message speaks of a request ("The request body is not valid
             # JSON"): keep its details, which speak of the body only
             raise InvalidResponse(body, error.parameters.get("message", error.message)) from None
-
-    @contextlib.contextmanager
-    def _delivering(self) -> Iterator[None]:
-        """Every httpx exception as one of this module's typed exceptions."""
-        try:
-            yield
-        except (httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ConnectError) as error:
-            failure: EventsClientError = (
-                ConnectionFailed(f"cannot connect to {self.url}: {error}")
-                if isinstance(error, httpx.ConnectError)
-                else RequestTimeout(f"no connection to {self.url}: {error}")
-            )
-            failure.connected = False
-            raise failure from error
-        except httpx.TimeoutException as error:
-            raise RequestTimeout(f"no answer from {self.url}: {error}") from error
-        except httpx.DecodingError as error:
-            raise InvalidResponse(b"", f"undecodable body: {error}") from error
-        # the rest of httpx.HTTPError, and the three exceptions outside that tree
-        except (
-            httpx.HTTPError,
-            httpx.InvalidURL,
-            httpx.StreamError,
-            httpx.CookieConflict,
-        ) as error:
-            raise ConnectionFailed(f"cannot reach {self.url}: {error}") from error
 
     def _time_allowed(self, timeout: Optional[float]) -> tuple[Optional[float], Optional[float]]:
         """The seconds allowed for this exchange, and the monotonic time they end (both
@@ -224,30 +204,9 @@ class EventsClient(_Common):
             if answer.is_success: ...
     """
 
-    def __init__(
-        self,
-        url: str,
-        timeout: Optional[float] = 10.0,
-        headers: Optional[dict[str, str]] = None,
-        max_response_size: Optional[int] = DEFAULT_MAX_RESPONSE_SIZE,
-        *,
-        connect_timeout: Optional[float] = None,
-        read_timeout: Optional[float] = None,
-        retries: int = 0,
-        backoff: float = 0.1,
-        app: Any = None,
-        transport: Optional[httpx.BaseTransport] = None,
-    ) -> None:
-        super().__init__(
-            url,
-            timeout,
-            headers,
-            max_response_size,
-            connect_timeout,
-            read_timeout,
-            retries,
-            backoff,
-        )
+    _http: httpx.Client
+
+    def _open(self, app: Any, transport: Optional[httpx.BaseTransport]) -> None:
         self._http = httpx.Client(headers=self.headers, transport=sync_transport(app, transport))
         add_deadline(self._http)
 
@@ -314,7 +273,7 @@ class EventsClient(_Common):
         token = current_deadline.set(deadline)
         try:
             with (
-                self._delivering(),
+                delivering(self.url),
                 self._http.stream(
                     "POST", self.url, content=event, timeout=self._timeouts(seconds)
                 ) as response,
@@ -344,32 +303,14 @@ class EventsClient(_Common):
 
 
 class AsyncEventsClient(_Common):
-    """:class:`EventsClient` for asyncio code (``async def`` handlers included)."""
+    """:class:`EventsClient` for asyncio code (``async def`` handlers included), with
+    the same arguments; ``transport`` is an ``httpx.AsyncBaseTransport``, and ``app``
+    runs on a thread of the event loop's default executor.
+    """
 
-    def __init__(
-        self,
-        url: str,
-        timeout: Optional[float] = 10.0,
-        headers: Optional[dict[str, str]] = None,
-        max_response_size: Optional[int] = DEFAULT_MAX_RESPONSE_SIZE,
-        *,
-        connect_timeout: Optional[float] = None,
-        read_timeout: Optional[float] = None,
-        retries: int = 0,
-        backoff: float = 0.1,
-        app: Any = None,
-        transport: Optional[httpx.AsyncBaseTransport] = None,
-    ) -> None:
-        super().__init__(
-            url,
-            timeout,
-            headers,
-            max_response_size,
-            connect_timeout,
-            read_timeout,
-            retries,
-            backoff,
-        )
+    _http: httpx.AsyncClient
+
+    def _open(self, app: Any, transport: Optional[httpx.AsyncBaseTransport]) -> None:
         self._http = httpx.AsyncClient(
             headers=self.headers, transport=async_transport(app, transport)
         )
@@ -431,7 +372,7 @@ class AsyncEventsClient(_Common):
     async def _exchange(
         self, event: bytes, seconds: Optional[float], deadline: Optional[float]
     ) -> tuple[int, bytes]:
-        with self._delivering():
+        with delivering(self.url):
             async with self._http.stream(
                 "POST", self.url, content=event, timeout=self._timeouts(seconds)
             ) as response:

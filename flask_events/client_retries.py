@@ -1,4 +1,5 @@
-"""When the client sends an event again, internals of :mod:`flask_events.client`.
+"""Transport failures, typed, and when the client sends an event again: internals of
+:mod:`flask_events.client`.
 
 A retry happens only after a transport failure, never after a protocol answer (any
 event, error events included). Failures where the event surely reached no handler are
@@ -7,9 +8,19 @@ retried always; those where it may have are retried only for an idempotent event
 
 from __future__ import annotations
 
+import contextlib
 import random
+from collections.abc import Iterator
 
-from .client_errors import ConnectionFailed, EventsClientError, RequestTimeout, UnexpectedStatus
+import httpx
+
+from .client_errors import (
+    ConnectionFailed,
+    EventsClientError,
+    InvalidResponse,
+    RequestTimeout,
+    UnexpectedStatus,
+)
 
 #: The statuses of a service (or a proxy) that did not take the request.
 NOT_TAKEN_STATUSES = frozenset({503})
@@ -37,3 +48,32 @@ def retry_delay(backoff: float, retry: int) -> float:
     with jitter, a random time between half and all of ``backoff * 2 ** (retry - 1)``.
     """
     return float(backoff * 2 ** (retry - 1) * random.uniform(0.5, 1.0))
+
+
+@contextlib.contextmanager
+def delivering(url: str) -> Iterator[None]:
+    """Every httpx exception raised inside as one of the client's typed exceptions;
+    ``connected=False`` on those raised before a connection was made.
+    """
+    try:
+        yield
+    except (httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ConnectError) as error:
+        failure: EventsClientError = (
+            ConnectionFailed(f"cannot connect to {url}: {error}")
+            if isinstance(error, httpx.ConnectError)
+            else RequestTimeout(f"no connection to {url}: {error}")
+        )
+        failure.connected = False
+        raise failure from error
+    except httpx.TimeoutException as error:
+        raise RequestTimeout(f"no answer from {url}: {error}") from error
+    except httpx.DecodingError as error:
+        raise InvalidResponse(b"", f"undecodable body: {error}") from error
+    # the rest of httpx.HTTPError, and the three exceptions outside that tree
+    except (
+        httpx.HTTPError,
+        httpx.InvalidURL,
+        httpx.StreamError,
+        httpx.CookieConflict,
+    ) as error:
+        raise ConnectionFailed(f"cannot reach {url}: {error}") from error
