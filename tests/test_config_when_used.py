@@ -238,7 +238,17 @@ def doc_try_it(app: Flask, probe: SimpleNamespace) -> None:
     assert '<form class="try"' not in client.get("/doc").get_data(as_text=True)
 
 
+def services(app: Flask, probe: SimpleNamespace) -> None:
+    from flask_events import events_client
+
+    app.config["EVENTS_SERVICES"] = {"self": {"url": "http://self.test/events", "app": app}}
+    with app.app_context():
+        answer = events_client("self").send("echo", 1, {"n": 1})
+    assert answer.name == "echo:response" and answer.payload == {"n": 1}
+
+
 CASES: dict[str, Callable[[Flask, SimpleNamespace], None]] = {
+    "EVENTS_SERVICES": services,
     "EVENTS_DOC_TRY_IT": doc_try_it,
     "EVENTS_MAX_CONTENT_LENGTH": max_content_length,
     "EVENTS_VALIDATE_OUTPUT": validate_output,
