@@ -22,7 +22,14 @@ from example_app import create_app
 from .doc_snippets import page_snippets
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["quickstart.rst", "handlers.rst", "docpage.rst"]
+PAGES = [
+    "quickstart.rst",
+    "handlers.rst",
+    "docpage.rst",
+    "client.rst",
+    "signals.rst",
+    "observability.rst",
+]
 
 
 def _run(page: str) -> None:
