@@ -47,7 +47,9 @@ def retry_delay(backoff: float, retry: int) -> float:
     """Seconds to wait before retry number ``retry`` (1, 2...): exponential backoff
     with jitter, a random time between half and all of ``backoff * 2 ** (retry - 1)``.
     """
-    return float(backoff * 2 ** (retry - 1) * random.uniform(0.5, 1.0))
+    # a float power (an int one would not convert past 2 ** 1023); the cap is reached
+    # only with a backoff of 0 (any other waits longer than a lifetime before it)
+    return float(backoff * 2.0 ** min(retry - 1, 1000) * random.uniform(0.5, 1.0))
 
 
 @contextlib.contextmanager

@@ -44,7 +44,18 @@
   }
 
   function isObject(value) {
-    return value !== null && typeof value === "object" && !Array.isArray(value);
+    return value !== null && typeof value === "object" && !Array.isArray(value) &&
+      !(JSON.isRawJSON && JSON.isRawJSON(value));
+  }
+
+  // JSON.parse then JSON.stringify would round an integer past 2 ** 53 (a Go int64
+  // id): every number is kept as typed, where the browser has JSON.rawJSON.
+  function parseExact(text) {
+    if (typeof JSON.rawJSON !== "function") { return JSON.parse(text); }
+    return JSON.parse(text, function (key, value, context) {
+      return typeof value === "number" && context && typeof context.source === "string" ?
+        JSON.rawJSON(context.source) : value;
+    });
   }
 
   // Every send gets a fresh id and flowId (a batch's sub-events too, in the batch's
@@ -71,7 +82,7 @@
       var textarea = form.querySelector("textarea");
       var text;
       try {
-        var envelope = freshIds(JSON.parse(textarea.value));
+        var envelope = freshIds(parseExact(textarea.value));
         text = JSON.stringify(envelope, null, 2);
       } catch (error) {
         show(form, "invalid", "Not JSON: " + error.message, "");

@@ -1,0 +1,61 @@
+"""Variants of issue 12's rules that the other tests leave out."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from flask import Flask
+
+from flask_events import EventsBlueprint, EventsClient
+from flask_events.client_errors import ConnectionFailed
+from flask_events.signals import event_started
+
+from .servers import free_port, serve_in_thread
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"]
+
+
+def test_many_retries_with_a_float_backoff_of_zero_raise_the_typed_failure():
+    url = f"http://127.0.0.1:{free_port()}/events"  # nothing listens there
+    with EventsClient(url, retries=1100, backoff=0.0, timeout=None) as client:
+        with pytest.raises(ConnectionFailed) as raised:
+            client.send("echo", 1)
+    assert raised.value.attempts == 1101
+
+
+@pytest.mark.e2e
+def test_try_it_sends_large_integers_of_the_payload_as_typed():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("headless Chromium is not installed (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    app = Flask(__name__)
+    events = EventsBlueprint("events", __name__)
+    events.add("echo", 1, lambda event: event.payload)
+    app.register_blueprint(events)
+    received: list[bytes] = []
+
+    def record(sender, event, **extra):
+        received.append(event.payload)
+
+    event_started.connect(record, sender=app)
+    typed = (
+        '{"name": "echo", "version": 1, "id": "a", "flowId": "b",'
+        ' "payload": {"accountId": 9007199254740993, "cents": 12345678901234567891},'
+        ' "identity": {}, "auth": {}, "metadata": {}}'
+    )
+    try:
+        with serve_in_thread(app) as base, sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            page.goto(f"{base}/doc")
+            form = page.locator('section[id="echo/v1"] form.try')
+            form.locator("textarea").fill(typed)
+            form.locator("button", has_text="Send").click()
+            form.locator('.status:text("HTTP 200")').wait_for(timeout=30_000)
+            browser.close()
+    finally:
+        event_started.disconnect(record, sender=app)
+    assert received == [{"accountId": 9007199254740993, "cents": 12345678901234567891}]
