@@ -18,6 +18,7 @@ from flask.cli import AppGroup
 from . import cli_doc
 from .client import EventsClient, EventsClientError
 from .codec import dumps, loads
+from .errors import BadProtocol
 from .event import Event, parse_event
 from .redaction import scrub, secret_forms
 from .state import EventsState, registrations
@@ -137,8 +138,15 @@ def send(
             sys.exit(2)
     else:
         state = _serving(name, version, blueprint)
-        response = current_app.test_client().post(_url(state, "events"), data=dumps(event))
-        answer = parse_event(response.data)
+        events_url = _url(state, "events")
+        response = current_app.test_client().post(events_url, data=dumps(event))
+        try:
+            answer = parse_event(response.data)
+        except BadProtocol:  # e.g. a before_request of the blueprint refused it
+            click.echo(
+                f"error: {events_url} answered HTTP {response.status_code}, not an event", err=True
+            )
+            sys.exit(2)
     shown = loads(answer.to_json(include_auth=False))
     click.echo(scrub(json.dumps(shown, indent=2, ensure_ascii=False), forms))
     if answer.is_error:

@@ -6,7 +6,7 @@ import os
 import shutil
 
 import pytest
-from flask import Flask
+from flask import Flask, abort
 
 from flask_events import EventsBlueprint, EventsClient
 from flask_events.client_errors import ConnectionFailed
@@ -59,3 +59,20 @@ def test_try_it_sends_large_integers_of_the_payload_as_typed():
     finally:
         event_started.disconnect(record, sender=app)
     assert received == [{"accountId": 9007199254740993, "cents": 12345678901234567891}]
+
+
+def test_cli_send_in_process_to_a_blueprint_that_refuses_exits_2_naming_the_status():
+    app = Flask(__name__)
+    events = EventsBlueprint("events", __name__)
+    events.add("echo", 1, lambda event: event.payload)
+
+    @events.before_request
+    def refuse():
+        abort(403)
+
+    app.register_blueprint(events)
+    result = app.test_cli_runner().invoke(
+        args=["events", "send", "echo", "1", "--auth", '{"token": "sup3rsecret"}']
+    )
+    assert result.exit_code == 2, result.exception
+    assert "HTTP 403" in result.output and "sup3rsecret" not in result.output
