@@ -81,4 +81,6 @@ class UnknownService(EventsError, LookupError):
 
 
 class ServiceConfigError(EventsError, ValueError):
-    """An entry of ``EVENTS_SERVICES`` has no ``url``, or a key the client does not take."""
+    """An entry of ``EVENTS_SERVICES`` is not a dict, or has no ``url`` or a key the
+    client does not take.
+    """

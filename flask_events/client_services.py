@@ -53,7 +53,8 @@ def events_client(name: str, app: Optional[Flask] = None) -> EventsClient:
     :param name: a key of ``app.config["EVENTS_SERVICES"]``.
     :param app: the app (default: the current app).
     :raises UnknownService: ``name`` is not in ``EVENTS_SERVICES``.
-    :raises ServiceConfigError: its entry has no ``url`` or a key the client does not take.
+    :raises ServiceConfigError: its entry is not a dict, or has no ``url`` or a key the
+        client does not take.
     """
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     clients = app.extensions.setdefault("events.clients", {})
@@ -93,6 +94,11 @@ def service_options(app: Flask, name: str) -> dict[str, Any]:
     if name not in services:
         known = ", ".join(sorted(services)) or "none"
         raise UnknownService(f"no service {name!r} in EVENTS_SERVICES (known: {known})")
+    if not isinstance(services[name], dict):
+        raise ServiceConfigError(
+            f"EVENTS_SERVICES[{name!r}] must be a dict of client arguments "
+            f"(e.g. {{'url': ...}}), not {type(services[name]).__name__}"
+        )
     options = dict(services[name])
     unknown = sorted(set(options) - SERVICE_KEYS)
     if unknown or "url" not in options:

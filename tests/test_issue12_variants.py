@@ -76,3 +76,12 @@ def test_cli_send_in_process_to_a_blueprint_that_refuses_exits_2_naming_the_stat
     )
     assert result.exit_code == 2, result.exception
     assert "HTTP 403" in result.output and "sup3rsecret" not in result.output
+
+
+def test_events_services_entry_given_as_a_bare_url_is_a_service_config_error():
+    from flask_events import ServiceConfigError, events_client
+
+    app = Flask(__name__)
+    app.config["EVENTS_SERVICES"] = {"rates": "http://127.0.0.1:1/events"}
+    with pytest.raises(ServiceConfigError, match=r"EVENTS_SERVICES\['rates'\].*not str"):
+        events_client("rates", app)
