@@ -15,21 +15,25 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 import pytest
 from flask.testing import FlaskClient
 
-# the module, not its names: pytest loads this plugin before any test runs, so an
-# import error here would stop every pytest run of a project that installs us
-from . import testing
-
 if TYPE_CHECKING:
     from .event import Event
+    from .testing import SignalRecorder
+
+# flask_events.testing is imported by the fixtures, not here: pytest loads this plugin
+# before any test runs, so an import error here would stop every pytest run of a
+# project that installs us; and a conftest.py still naming the module in
+# ``pytest_plugins`` (the old way) would make pytest warn that it cannot rewrite it
 
 __all__ = ["events_recorder", "send_event_fixture"]
 
 
 @pytest.fixture
-def events_recorder() -> Iterator[testing.SignalRecorder]:
+def events_recorder() -> Iterator[SignalRecorder]:
     """A :class:`~flask_events.testing.SignalRecorder` recording for the duration of
     the test.
     """
+    from . import testing
+
     with testing.record_signals() as recorder:
         yield recorder
 
@@ -41,6 +45,8 @@ def send_event_fixture(client: FlaskClient) -> Callable[..., Event]:
     events blueprint, its URL prefix included; ``blueprint="api.events"`` picks one
     when the app has several.
     """
+
+    from . import testing
 
     def send(
         name: str,

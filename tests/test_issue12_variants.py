@@ -85,3 +85,24 @@ def test_events_services_entry_given_as_a_bare_url_is_a_service_config_error():
     app.config["EVENTS_SERVICES"] = {"rates": "http://127.0.0.1:1/events"}
     with pytest.raises(ServiceConfigError, match=r"EVENTS_SERVICES\['rates'\].*not str"):
         events_client("rates", app)
+
+
+def test_a_conftest_still_naming_the_old_plugin_module_runs_under_filterwarnings_error(
+    tmp_path,
+):
+    import subprocess
+    import sys
+
+    (tmp_path / "conftest.py").write_text('pytest_plugins = ["flask_events.testing"]\n')
+    (tmp_path / "pytest.ini").write_text("[pytest]\nfilterwarnings = error\n")
+    (tmp_path / "test_old.py").write_text(
+        "def test_recorder(events_recorder):\n    assert events_recorder is not None\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_old.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
