@@ -2,36 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 
+from .browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from .servers import flask_server
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-if not os.path.exists(CHROMIUM):
-    if os.environ.get("CI"):
-        pytest.fail("CI must install Debian's chromium package", pytrace=False)
-    pytest.skip(
-        "headless Chromium is not installed (apt-get install chromium)", allow_module_level=True
-    )
-
-sync_api = pytest.importorskip("playwright.sync_api")
-
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+sync_api = require_chromium()
 
 
 @pytest.fixture(scope="module")

@@ -5,9 +5,6 @@ docs/docpage.rst shows.
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 from flask import Flask
 
@@ -15,19 +12,15 @@ from example_app import create_app
 from flask_events import EventsBlueprint
 from flask_events.signals import event_started
 
+from .browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from .doc_snippets import page_snippets
 from .envelopes import envelope
 from .servers import serve_in_thread
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"]
-
 
 @pytest.mark.e2e
 def test_try_it_sends_a_fresh_id_and_flow_id_every_time():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("headless Chromium is not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    sync_api = require_chromium()
     app = create_app()
     received: list[tuple[str, str, str]] = []
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 from flask import Flask, abort
 
@@ -12,10 +9,8 @@ from flask_events import EventsBlueprint, EventsClient
 from flask_events.client_errors import ConnectionFailed
 from flask_events.signals import event_started
 
+from .browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from .servers import free_port, serve_in_thread
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 
 
 def test_many_retries_with_a_float_backoff_of_zero_raise_the_typed_failure():
@@ -28,9 +23,7 @@ def test_many_retries_with_a_float_backoff_of_zero_raise_the_typed_failure():
 
 @pytest.mark.e2e
 def test_try_it_sends_large_integers_of_the_payload_as_typed():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("headless Chromium is not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    sync_api = require_chromium()
     app = Flask(__name__)
     events = EventsBlueprint("events", __name__)
     events.add("echo", 1, lambda event: event.payload)
