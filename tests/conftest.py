@@ -91,3 +91,9 @@ def recorder() -> Iterator[SignalRecorder]:
     """The four tracker signals, recorded (flask_events.testing's recorder)."""
     with record_signals() as rec:
         yield rec
+
+
+@pytest.fixture
+def runner(app: Flask) -> Any:
+    """Flask's CLI runner of the ``app`` fixture (a test module's own, where it has one)."""
+    return app.test_cli_runner()

@@ -18,11 +18,6 @@ def app():
     return create_app({"TESTING": True})
 
 
-@pytest.fixture
-def runner(app):
-    return app.test_cli_runner()
-
-
 def test_list(runner):
     result = runner.invoke(args=["events", "list"])
     assert result.exit_code == 0

@@ -31,11 +31,6 @@ def app():
     return create_app({"TESTING": True})
 
 
-@pytest.fixture
-def runner(app):
-    return app.test_cli_runner()
-
-
 class Tags(HTMLParser):
     """Every start tag of a page, as ``(tag, {attribute: value})``."""
 

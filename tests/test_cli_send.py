@@ -22,11 +22,6 @@ def app():
     return create_app({"TESTING": True})
 
 
-@pytest.fixture
-def runner(app):
-    return app.test_cli_runner()
-
-
 def send(runner, *args):
     return runner.invoke(args=[*SEND, *args])
 
