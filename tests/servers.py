@@ -471,3 +471,17 @@ def gunicorn_no_control_socket() -> tuple[str, ...]:
 
     names = {setting.name for setting in KNOWN_SETTINGS}
     return ("--no-control-socket",) if "control_socket_disable" in names else ()
+
+
+def flask_command(app: str, *args: Any) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m flask --app APP ARGS...`` as a real subprocess from the
+    repository's root (60 s at most); its output captured as text.
+    """
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", app, *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from example_app import create_app
 
-from .servers import ROOT, flask_server
+from .servers import flask_command, flask_server
 
 
 @pytest.fixture
@@ -97,24 +95,6 @@ def test_unknown_blueprint(runner):
 
 @pytest.mark.e2e
 def test_as_a_real_subprocess():
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "flask",
-            "--app",
-            "example_app",
-            "events",
-            "send",
-            "rates:get",
-            "1",
-            "{}",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = flask_command("example_app", "events", "send", "rates:get", "1", "{}")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["name"] == "rates:get:response"

@@ -6,8 +6,6 @@ JSON catalogue keyed by blueprint, one OpenAPI document.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
@@ -20,7 +18,7 @@ import flask_events
 from flask_events import EventsBlueprint
 
 from .cli_app import create_app
-from .servers import ROOT
+from .servers import flask_command
 
 STATIC = Path(flask_events.__file__).parent / "static"
 SERVED = ["plain", "secured", "v1.shared", "v2.shared"]  # "hidden" has no doc routes
@@ -114,14 +112,7 @@ def test_doc_openapi_is_one_document_of_every_blueprint(runner, tmp_path):
 @pytest.mark.e2e
 def test_doc_html_as_a_real_subprocess(tmp_path):
     target = tmp_path / "events.html"
-    result = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "tests.cli_app", "events", "doc", "-o", target],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = flask_command("tests.cli_app", "events", "doc", "-o", target)
     assert result.returncode == 0, result.stderr
     assert "'hidden'" in result.stderr and result.stdout == ""
     check_self_contained(target.read_text(encoding="utf-8"))

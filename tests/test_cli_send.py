@@ -6,13 +6,11 @@ the event found (nested ones too), and the flags of ``list``.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from .cli_app import TOKEN, create_app
-from .servers import ROOT, serve_in_thread
+from .servers import flask_command, serve_in_thread
 
 SEND = ["events", "send"]
 
@@ -123,26 +121,15 @@ def test_list_marks_auth_required_and_async_handlers(runner):
 
 @pytest.mark.e2e
 def test_send_with_auth_as_a_real_subprocess():
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "flask",
-            "--app",
-            "tests.cli_app",
-            *SEND,
-            "echo",
-            "1",
-            "--auth",
-            json.dumps({"token": TOKEN}),
-            "--identity",
-            '{"userId": 1}',
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    result = flask_command(
+        "tests.cli_app",
+        *SEND,
+        "echo",
+        "1",
+        "--auth",
+        json.dumps({"token": TOKEN}),
+        "--identity",
+        '{"userId": 1}',
     )
     assert result.returncode == 0, result.stderr
     assert TOKEN not in result.stdout + result.stderr
