@@ -116,6 +116,7 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         example: Optional[tuple[Any, Any]] = None,
         doc: Optional[str] = None,
         public: bool = False,
+        deprecated: Union[bool, str] = False,
     ) -> Callable[[F], F]:
         """Decorator: register the function as the handler of ``(name, version)``.
 
@@ -133,6 +134,8 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
             schemas at registration and shown on /doc.
         :param doc: documentation for /doc; the function's docstring by default.
         :param public: skip the :meth:`authenticator` for this event.
+        :param deprecated: ``True``, or a message such as ``"use v2"``: this version
+            is deprecated (``flask events list`` marks it).
         :raises DuplicateHandlerError: if ``(name, version)`` is taken.
         :raises ExampleError: if an example does not match its schema.
         :raises EventsError: an app has handled events with this blueprint already
@@ -149,6 +152,7 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
                 example=example,
                 doc=doc,
                 public=public,
+                deprecated=deprecated,
             )
             return func
 
@@ -165,6 +169,7 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         example: Optional[tuple[Any, Any]] = None,
         doc: Optional[str] = None,
         public: bool = False,
+        deprecated: Union[bool, str] = False,
     ) -> HandlerSpec:
         """Register ``func`` for ``(name, version)``: the twin of :meth:`handler` and
         of the Go library's ``mux.Add``.
@@ -178,6 +183,7 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
             example=example,
             doc=doc,
             public=public,
+            deprecated=deprecated,
         )
 
     def authenticator(self, func: F) -> F:
@@ -250,6 +256,7 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         *,
         doc: Optional[str] = None,
         public: bool = True,
+        deprecated: Union[bool, str] = False,
     ) -> HandlerSpec:
         """Register the batch event (the Go library's ``mux.Add("batch", 1, Batch(mux))``).
 
@@ -267,6 +274,7 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
             doc=doc if doc is not None else _BATCH_DOC,
             is_batch=True,
             public=public,
+            deprecated=deprecated,
         )
 
     def attach_socketio(

@@ -74,7 +74,8 @@ def _json_object(ctx: click.Context, param: click.Parameter, value: Optional[str
 def list_events(blueprint: Optional[str]) -> None:
     """Every event: name, version, handler, schemas, flags and the first line of its doc.
 
-    Flags: [batch], [async], [auth] (the blueprint's authenticator runs for it).
+    Flags: [batch], [async], [auth] (the blueprint's authenticator runs for it),
+    [deprecated] or [deprecated: MESSAGE].
     """
     for registered, state in _blueprints(blueprint).items():
         authenticated = state.blueprint.dispatcher.authenticator is not None
@@ -89,6 +90,9 @@ def list_events(blueprint: Optional[str]) -> None:
                 )
                 if on
             )
+            if spec.deprecated:
+                message = "" if spec.deprecated is True else f": {spec.deprecated}"
+                flags += f" [deprecated{message}]"
             click.echo(
                 f"{spec.name}  v{spec.version}  {spec.qualname}  {schemas}{flags}  "
                 f"({registered})  {spec.summary}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional, Union
 
 from .errors import DuplicateHandlerError, EventsError, ExampleError
 from .failures import qualname
@@ -38,6 +38,9 @@ class HandlerSpec:
     is_batch: bool = False
     #: Whether the blueprint's authenticator is skipped for this event.
     public: bool = False
+    #: ``False``, ``True`` or a message (such as ``"use v2"``): the version is
+    #: deprecated.
+    deprecated: Union[bool, str] = False
 
     #: A sync handler without schemas: the dispatcher's fast path (derived).
     plain: bool = field(init=False, repr=False)
@@ -95,6 +98,7 @@ class Registry:
         example: Optional[tuple[Any, Any]] = None,
         is_batch: bool = False,
         public: bool = False,
+        deprecated: Union[bool, str] = False,
     ) -> HandlerSpec:
         """Register ``func`` for ``(name, version)``.
 
@@ -105,6 +109,8 @@ class Registry:
         :param example: ``(input_example, output_example)``, checked against the
             schemas now.
         :param public: skip the authenticator for this event.
+        :param deprecated: ``True``, or a message such as ``"use v2"``: this version
+            is deprecated.
         :raises DuplicateHandlerError: if ``(name, version)`` already has a handler.
         :raises ExampleError: if an example does not match its schema.
         :raises TypeError: if ``name`` is not a non-empty string, ``version`` not an
@@ -119,6 +125,11 @@ class Registry:
             raise TypeError(f"handler for {name!r} v{version} is not callable: {func!r}")
         if example is not None and (not isinstance(example, tuple) or len(example) != 2):
             raise TypeError(f"example of {name!r} v{version} must be (input, output)")
+        if not isinstance(deprecated, (bool, str)) or deprecated == "":
+            raise TypeError(
+                f"deprecated of {name!r} v{version} must be True, False or a non-empty "
+                f"message, got {deprecated!r}"
+            )
         spec = HandlerSpec(
             name,
             version,
@@ -130,6 +141,7 @@ class Registry:
             _is_async(func),
             is_batch,
             public,
+            deprecated,
         )
         existing = self._handlers.get((name, version))
         if existing is not None:

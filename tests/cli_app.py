@@ -17,7 +17,9 @@ TOKEN = "s3cret-token-42"
 
 def create_app(config: Any = None) -> Flask:
     plain = EventsBlueprint("plain", __name__)
-    plain.add("hello", 1, lambda event: "hi")
+    plain.add("hello", 1, lambda event: "hi", deprecated="use v2")
+    plain.add("hello", 2, lambda event: "hi")
+    plain.add("hello:old", 1, lambda event: "hi", deprecated=True)
     hidden = EventsBlueprint("hidden", __name__, doc_url=None)
     hidden.add("hidden:only", 1, lambda event: None)
 

@@ -70,6 +70,8 @@ def test_doc_html_is_one_self_contained_page_of_every_blueprint(runner, tmp_path
     sections = [attrs["id"] for tag, attrs in tags if attrs.get("class") == "event"]
     assert sections == [
         "plain/hello/v1",
+        "plain/hello/v2",
+        "plain/hello:old/v1",
         "secured/echo/v1",
         "secured/ping/v1",
         "v1.shared/twice/v1",

@@ -28,7 +28,7 @@ def test_exported_page_works_from_a_file(tmp_path):
             page.on("pageerror", lambda error: errors.append(str(error)))
             page.on("request", lambda request: requests.append(request.url))
             page.goto(target.as_uri())
-            assert page.locator("section.event").count() == 5
+            assert page.locator("section.event").count() == 7
             page.fill("#filter", "twice")
             visible = page.locator("section.event:visible")
             assert visible.count() == 2

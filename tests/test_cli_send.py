@@ -119,6 +119,27 @@ def test_list_marks_auth_required_and_async_handlers(runner):
     assert "[auth]" not in lines["twice(v1.shared)"] and "twice(v2.shared)" in lines
 
 
+def test_list_marks_deprecated_versions_with_their_message(runner):
+    result = runner.invoke(args=["events", "list"])
+    assert result.exit_code == 0, result.output
+    lines = {tuple(line.split("  ")[:2]): line for line in result.output.splitlines()}
+    assert "[deprecated: use v2]" in lines[("hello", "v1")]
+    assert "[deprecated]" in lines[("hello:old", "v1")]
+    assert "deprecated" not in lines[("hello", "v2")]
+    assert "deprecated" not in lines[("echo", "v1")]
+
+
+@pytest.mark.parametrize("value", ["", None, 1, ["use v2"]])
+def test_deprecated_must_be_a_bool_or_a_message(value):
+    from flask_events import EventsBlueprint
+
+    events = EventsBlueprint("events", __name__)
+    with pytest.raises(TypeError, match="deprecated of 'x' v1"):
+        events.add("x", 1, lambda event: None, deprecated=value)
+    with pytest.raises(TypeError, match="deprecated of 'x' v1"):
+        events.handler("x", 1, deprecated=value)(lambda event: None)
+
+
 @pytest.mark.e2e
 def test_send_with_auth_as_a_real_subprocess():
     result = flask_command(
