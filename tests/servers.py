@@ -485,3 +485,48 @@ def flask_command(app: str, *args: Any) -> subprocess.CompletedProcess[str]:
         timeout=60,
         check=False,
     )
+
+
+JS = ROOT / "tests" / "js"
+
+
+def node_with_js_modules() -> str:
+    """The path of ``node``, once ``tests/js/node_modules`` holds every package
+    ``tests/js/package.json`` lists (``npm install`` from its package-lock when one is
+    missing, as on a fresh clone); skip without node and npm, or fail in CI.
+    """
+    import json
+    import shutil
+
+    import pytest
+
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if not (node and npm):
+        if os.environ.get("CI"):
+            pytest.fail("CI must have node and npm", pytrace=False)
+        pytest.skip("node and npm are needed")
+    wanted = json.loads((JS / "package.json").read_text())["dependencies"]
+    if not all((JS / "node_modules" / name).exists() for name in wanted):
+        subprocess.run(
+            [npm, "install", "--no-audit", "--no-fund", "--silent"],
+            cwd=JS,
+            check=True,
+            timeout=300,
+        )
+    return node
+
+
+def flask_command_in(cwd: Path, *args: Any) -> subprocess.CompletedProcess[str]:
+    """Like :func:`flask_command`, from the directory ``cwd``, with the repository on
+    ``PYTHONPATH`` so ``example_app`` and the test apps still import.
+    """
+    paths = [os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []
+    return subprocess.run(
+        [sys.executable, "-m", "flask", *map(str, args)],
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *paths])},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

@@ -3,35 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
-from .servers import flask_server
+from .servers import JS, flask_server, node_with_js_modules
 
 pytestmark = pytest.mark.e2e
-
-JS = Path(__file__).parent / "js"
 
 
 @pytest.fixture(scope="module")
 def node_client():
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if not (node and npm):
-        if os.environ.get("CI"):
-            pytest.fail("CI must have node and npm", pytrace=False)
-        pytest.skip("node and npm are needed")
-    if not (JS / "node_modules" / "socket.io-client").exists():
-        subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund", "--silent"],
-            cwd=JS,
-            check=True,
-            timeout=300,
-        )
-    return [node, str(JS / "client.js")]
+    return [node_with_js_modules(), str(JS / "client.js")]
 
 
 def test_socket_io_client_from_npm_gets_the_acknowledged_response(node_client):
