@@ -73,3 +73,47 @@ def _parses(code: str) -> bool:
     except SyntaxError:
         return False
     return True
+
+
+def json_blocks(page: str) -> list[tuple[int, str]]:
+    """Every ``.. code-block:: json`` block of ``docs/<page>``: (its first line, 1-based;
+    its text), in order.
+    """
+    lines = (DOCS / page).read_text().splitlines()
+    blocks = []
+    for i, line in enumerate(lines):
+        if not re.match(r"\s*\.\.\s+code-block::\s*json\s*$", line):
+            continue
+        indent = len(line) - len(line.lstrip())
+        j = i + 1
+        while j < len(lines) and re.match(r"\s+:\w[\w-]*:", lines[j]):
+            j += 1
+        while j < len(lines) and not lines[j].strip():
+            j += 1
+        start, body = j, []
+        while j < len(lines) and (
+            not lines[j].strip() or len(lines[j]) - len(lines[j].lstrip()) > indent
+        ):
+            body.append(lines[j])
+            j += 1
+        blocks.append((start + 1, textwrap.dedent("\n".join(body)).strip() + "\n"))
+    return blocks
+
+
+def console_commands(page: str, program: str) -> list[tuple[int, str, list[str]]]:
+    """Every ``$ PROGRAM ...`` line of ``docs/<page>``: (its line, 1-based; the command
+    after ``$ ``; the output lines shown under it, up to a blank line or the next
+    ``$``, stripped), in order.
+    """
+    lines = (DOCS / page).read_text().splitlines()
+    found = []
+    for i, line in enumerate(lines):
+        if not line.strip().startswith(f"$ {program} "):
+            continue
+        shown = []
+        for after in lines[i + 1 :]:
+            if not after.strip() or after.strip().startswith("$ "):
+                break
+            shown.append(after.strip())
+        found.append((i + 1, line.strip()[2:], shown))
+    return found
