@@ -31,7 +31,7 @@ from .client_errors import (
 )
 from .client_inprocess import async_transport, sync_transport
 from .client_limits import AnswerBody, add_deadline, current_deadline
-from .client_retries import delivering, may_retry, retry_delay
+from .client_retries import delivering, endpoint_url, may_retry, retry_delay
 from .codec import dumps
 from .context import _handling
 from .errors import BadProtocol
@@ -69,13 +69,14 @@ class _Common:
         read_timeout: Optional[float] = None,
         retries: int = 0,
         backoff: float = 0.1,
+        max_backoff: float = 30.0,
         app: Any = None,
         transport: Any = None,
     ) -> None:
-        if retries < 0 or backoff < 0:
-            raise ValueError("retries and backoff cannot be negative")
+        if retries < 0 or backoff < 0 or max_backoff < 0:
+            raise ValueError("retries, backoff and max_backoff cannot be negative")
         #: The events endpoint, e.g. ``"http://accounts:5000/events"``.
-        self.url = url
+        self.url = endpoint_url(url, in_process=app is not None or transport is not None)
         #: Seconds for the whole exchange: connecting, sending, reading the whole answer
         #: (None: no time limit).
         self.timeout = timeout
@@ -85,6 +86,8 @@ class _Common:
         #: Times an event is sent again after a transport failure; and the seconds of
         #: the first wait, doubled for each next one (each with jitter).
         self.retries, self.backoff = retries, backoff
+        #: The longest wait before a retry, in seconds (before jitter).
+        self.max_backoff = max_backoff
         #: The most bytes of an answer, as received and once decompressed (None: no limit).
         self.max_response_size = max_response_size
         # only what AnswerBody decompresses (httpx would add br and zstd when installed)
@@ -166,7 +169,7 @@ class _Common:
         None to give up (``error.attempts`` is then set).
         """
         if attempt <= self.retries and may_retry(error, idempotent):
-            delay = retry_delay(self.backoff, attempt)
+            delay = retry_delay(self.backoff, attempt, self.max_backoff)
             if deadline is None or time.monotonic() + delay < deadline:
                 return delay
         error.attempts = attempt
@@ -193,8 +196,10 @@ class EventsClient(_Common):
     :param retries: times an event is sent again after a transport failure (see
         :meth:`send`); 0 by default.
     :param backoff: seconds of the first wait before a retry, doubled for each next
-        one, each a random time between half and all of it.
-    :param app: a Flask (WSGI) app to send to in this process, with no server.
+        one up to ``max_backoff`` (30 by default), each a random time between half and
+        all of it.
+    :param app: a Flask (WSGI) app to send to in this process, with no server; ``url``
+        may then be a path (``"/events"``), sent to ``http://localhost``.
     :param transport: an httpx transport to send through (e.g. ``httpx.MockTransport``).
 
     Use it as a context manager, or call :meth:`close`::

@@ -43,13 +43,22 @@ def may_retry(error: EventsClientError, idempotent: bool) -> bool:
     return not error.connected or idempotent
 
 
-def retry_delay(backoff: float, retry: int) -> float:
+def retry_delay(backoff: float, retry: int, max_backoff: float) -> float:
     """Seconds to wait before retry number ``retry`` (1, 2...): exponential backoff
-    with jitter, a random time between half and all of ``backoff * 2 ** (retry - 1)``.
+    with jitter, a random time between half and all of ``backoff * 2 ** (retry - 1)``
+    or of ``max_backoff`` when that is less.
     """
-    # a float power (an int one would not convert past 2 ** 1023); the cap is reached
-    # only with a backoff of 0 (any other waits longer than a lifetime before it)
-    return float(backoff * 2.0 ** min(retry - 1, 1000) * random.uniform(0.5, 1.0))
+    # a float power (an int one would not convert past 2 ** 1023)
+    ceiling = min(backoff * 2.0 ** min(retry - 1, 1000), max_backoff)
+    return float(ceiling * random.uniform(0.5, 1.0))
+
+
+def endpoint_url(url: str, *, in_process: bool) -> str:
+    """``url``, made absolute (``http://localhost`` as Flask's test client) for an
+    in-process client given a path; any other URL as it is (a wrong one raises
+    :class:`ConnectionFailed` when sending).
+    """
+    return f"http://localhost{url}" if in_process and url.startswith("/") else url
 
 
 @contextlib.contextmanager

@@ -31,6 +31,7 @@ SERVICE_KEYS = frozenset(
         "read_timeout",
         "retries",
         "backoff",
+        "max_backoff",
         "headers",
         "max_response_size",
         "app",

@@ -3,8 +3,8 @@
 pytest loads it by itself in any project where Flask-Events is installed (the
 ``pytest11`` entry point ``flask_events``, as pytest-flask's own plugin is loaded);
 ``-p no:flask_events`` on the command line or in ``addopts`` disables it. The
-``send_event`` fixture uses pytest-flask's ``client`` fixture (so the project's ``app``
-fixture).
+``send_event`` fixture posts through the ``client`` fixture (pytest-flask's, or the
+project's own), else through a test client of the project's ``app`` fixture.
 """
 
 from __future__ import annotations
@@ -38,15 +38,34 @@ def events_recorder() -> Iterator[SignalRecorder]:
         yield recorder
 
 
+def _test_client(request: pytest.FixtureRequest) -> FlaskClient:
+    """The ``client`` fixture when there is one, else a test client of ``app``."""
+    for name in ("client", "app"):
+        try:
+            value = request.getfixturevalue(name)
+        except pytest.FixtureLookupError:
+            continue
+        client: FlaskClient = value if name == "client" else value.test_client()
+        return client
+    pytest.fail(
+        "the send_event fixture needs an 'app' fixture returning the Flask app under "
+        "test (as pytest-flask does), or a 'client' fixture",
+        pytrace=False,
+    )
+
+
 @pytest.fixture(name="send_event")
-def send_event_fixture(client: FlaskClient) -> Callable[..., Event]:
-    """:func:`~flask_events.testing.post_event` bound to pytest-flask's ``client``:
+def send_event_fixture(request: pytest.FixtureRequest) -> Callable[..., Event]:
+    """:func:`~flask_events.testing.post_event` bound to the ``client`` fixture
+    (pytest-flask's), or to a test client of the ``app`` fixture:
     ``send_event("user:get", 1, {"id": 1})`` posts to the events endpoint of the app's
     events blueprint, its URL prefix included; ``blueprint="api.events"`` picks one
     when the app has several.
     """
 
     from . import testing
+
+    client = _test_client(request)
 
     def send(
         name: str,

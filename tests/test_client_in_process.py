@@ -132,3 +132,15 @@ def test_app_and_transport_together_are_refused():
         EventsClient("http://x/events", app=make_app(), transport=answering_transport([]))
     with pytest.raises(TypeError, match="not both"):
         AsyncEventsClient("http://x/events", app=make_app(), transport=answering_transport([]))
+
+
+def test_a_path_is_enough_with_app_as_with_flasks_test_client():
+    with EventsClient("/events", app=make_app()) as client:
+        assert client.url == "http://localhost/events"
+        assert client.send("echo", 1, "hi", flow_id="F").payload == {"echo": "hi", "flowId": "F"}
+
+    async def main():
+        async with AsyncEventsClient("/events", app=make_app()) as client:
+            return await client.send("echo", 1, "hi", flow_id="G")
+
+    assert asyncio.run(main()).payload == {"echo": "hi", "flowId": "G"}

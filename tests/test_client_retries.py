@@ -37,8 +37,10 @@ class Flaky:
     envelope of every request.
     """
 
-    def __init__(self, *statuses: int) -> None:
+    def __init__(self, *statuses: int, event_body: bool = False) -> None:
         self.statuses, self.seen, self.lock = list(statuses), [], threading.Lock()
+        #: Answer a failure status with an error event as the body, not text.
+        self.event_body = event_body
         self.app = Flask(__name__)
         self.app.add_url_rule("/events", "events", self.answer, methods=["POST"])
 
@@ -47,6 +49,9 @@ class Flaky:
         with self.lock:
             self.seen.append(event)
             status = self.statuses.pop(0) if self.statuses else 200
+        if status != 200 and self.event_body:
+            error = {"name": f"{event['name']}:error", "version": 1, "id": "answer"}
+            return {**error, "flowId": event["flowId"], "payload": {"code": "BUSY"}}, status
         if status != 200:
             return "unavailable", status
         return {
@@ -56,6 +61,18 @@ class Flaky:
             "flowId": event["flowId"],
             "payload": len(self.seen),
         }
+
+
+def test_a_503_is_retried_even_with_an_event_as_its_body():
+    """A protocol answer is HTTP 200: a 503 is a service that took no event, whatever
+    its body says.
+    """
+    flaky = Flaky(503, 503, event_body=True)
+    with serve_in_thread(flaky.app) as base:
+        with EventsClient(f"{base}/events", retries=3, **QUICK) as client:
+            answer = client.send("x", 1)
+    assert answer.name == "x:response" and answer.payload == 3
+    assert len(flaky.seen) == 3
 
 
 def test_refused_connection_is_retried_then_raised_with_its_attempts():
@@ -204,10 +221,27 @@ def test_no_retry_starts_past_the_timeout():
 
 def test_retry_delays_grow_exponentially_with_jitter():
     for retry in (1, 2, 3, 4):
-        delays = [retry_delay(0.1, retry) for _ in range(50)]
+        delays = [retry_delay(0.1, retry, 30.0) for _ in range(50)]
         top = 0.1 * 2 ** (retry - 1)
         assert all(top / 2 <= delay <= top for delay in delays)
         assert len(set(delays)) > 1
+
+
+def test_retry_delays_stop_growing_at_max_backoff():
+    delays = [retry_delay(0.1, retry, 0.4) for retry in range(3, 200) for _ in range(5)]
+    assert all(0.2 <= delay <= 0.4 for delay in delays)
+    assert max(retry_delay(0.1, 40, 30.0) for _ in range(20)) <= 30.0
+
+
+def test_many_retries_without_a_timeout_wait_at_most_max_backoff_each():
+    """``timeout=None`` puts no deadline on the retries: ``max_backoff`` keeps each wait
+    short (without it, retry 20 of ``backoff=1`` would wait days).
+    """
+    url = f"http://127.0.0.1:{free_port()}/events"
+    with EventsClient(url, retries=20, backoff=1, max_backoff=0.01, timeout=None) as client:
+        with pytest.raises(ConnectionFailed) as raised:
+            client.send("x", 1)
+    assert raised.value.attempts == 21
 
 
 def test_negative_retries_or_backoff_are_refused():
@@ -215,6 +249,8 @@ def test_negative_retries_or_backoff_are_refused():
         EventsClient("http://x/events", retries=-1)
     with pytest.raises(ValueError):
         AsyncEventsClient("http://x/events", backoff=-1)
+    with pytest.raises(ValueError):
+        EventsClient("http://x/events", max_backoff=-1)
 
 
 def test_async_client_retries_503_with_the_same_id():

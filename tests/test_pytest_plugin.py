@@ -70,6 +70,24 @@ def test_dash_p_no_flask_events_disables_the_plugin(pytester: pytest.Pytester) -
     result.stdout.fnmatch_lines(["*fixture 'send_event' not found*"])
 
 
+def test_send_event_works_without_pytest_flask_from_the_app_fixture(
+    pytester: pytest.Pytester,
+) -> None:
+    make_project(pytester)
+    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:flask")
+    result.assert_outcomes(passed=1)
+
+
+def test_send_event_without_an_app_fixture_says_what_it_needs(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_project=PROJECT_TEST)
+    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:flask")
+    result.assert_outcomes(errors=1)  # an error at the test's setup
+    result.stdout.fnmatch_lines(["*the send_event fixture needs an 'app' fixture*"])
+    result.stdout.no_fnmatch_line("*fixture 'client' not found*")
+
+
 def test_flask_events_testing_imports_without_pytest() -> None:
     code = textwrap.dedent(
         """
