@@ -114,7 +114,8 @@ def _merged_pages(
     skeleton = pages[with_events[0]]
     skeleton = _TOC.sub(lambda m: m.group(1) + "".join(toc_items) + m.group(3), skeleton, 1)
     skeleton = _MAIN.sub(lambda m: m.group(1) + "".join(sections) + m.group(3), skeleton, 1)
-    lead = f'<p class="lead">The events of {len(pages)} events blueprints: {", ".join(pages)}.</p>'
+    names = html.escape(", ".join(pages))
+    lead = f'<p class="lead">The events of {len(pages)} events blueprints: {names}.</p>'
     skeleton = _LEAD.sub(lambda m: lead, skeleton, 1)
     skeleton = _TITLE.sub(f"<title>Events — {html.escape(app_name)}</title>", skeleton, 1)
     skeleton = _H1.sub(f"<h1>Events <small>{html.escape(app_name)}</small></h1>", skeleton, 1)

@@ -1,0 +1,37 @@
+"""Issue 12 reviewed as a new user and an attacker would use it: variants of its rules
+that the other tests leave out.
+"""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+from flask import Flask
+
+from flask_events import EventsBlueprint
+
+
+class _Tags(HTMLParser):
+    """Every start tag name of a page."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+
+
+def test_cli_doc_of_several_blueprints_escapes_their_names_everywhere(tmp_path):
+    app = Flask(__name__)
+    for name, prefix in (("<img src=x onerror=alert(1)>", "/a"), ("b", "/b")):
+        blueprint = EventsBlueprint(name, __name__, url_prefix=prefix)
+        blueprint.add("ping", 1, lambda event: {})
+        app.register_blueprint(blueprint)
+    target = tmp_path / "doc.html"
+    result = app.test_cli_runner().invoke(args=["events", "doc", "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    page = target.read_text(encoding="utf-8")
+    assert "img" not in _Tags(page).tags
+    assert "&lt;img src=x onerror=alert(1)&gt;, b" in page  # the lead names both
