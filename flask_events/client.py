@@ -352,19 +352,27 @@ class AsyncEventsClient(_Common):
     ) -> Event:
         """As :meth:`EventsClient.send_event`."""
         seconds, deadline = self._time_allowed(timeout)
+        tried = [0]  # the attempts made, counted by _attempts
         try:
             return await asyncio.wait_for(
-                self._attempts(dumps(event), seconds, deadline, idempotent), seconds
+                self._attempts(dumps(event), seconds, deadline, idempotent, tried), seconds
             )
         except asyncio.TimeoutError:
-            raise RequestTimeout(f"no answer from {self.url} within {seconds}s") from None
+            error = RequestTimeout(f"no answer from {self.url} within {seconds}s")
+            error.attempts = tried[0]
+            raise error from None
 
     async def _attempts(
-        self, event: bytes, seconds: Optional[float], deadline: Optional[float], idempotent: bool
+        self,
+        event: bytes,
+        seconds: Optional[float],
+        deadline: Optional[float],
+        idempotent: bool,
+        tried: list[int],
     ) -> Event:
-        attempt = 0
         while True:
-            attempt += 1
+            tried[0] += 1
+            attempt = tried[0]
             try:
                 status, content = await self._exchange(event, seconds, deadline)
                 return self._answer(status, content)

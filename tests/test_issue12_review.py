@@ -4,11 +4,14 @@ that the other tests leave out.
 
 from __future__ import annotations
 
+import asyncio
 from html.parser import HTMLParser
 
+import httpx
+import pytest
 from flask import Flask
 
-from flask_events import EventsBlueprint
+from flask_events import AsyncEventsClient, EventsBlueprint, RequestTimeout
 
 
 class _Tags(HTMLParser):
@@ -35,3 +38,27 @@ def test_cli_doc_of_several_blueprints_escapes_their_names_everywhere(tmp_path):
     page = target.read_text(encoding="utf-8")
     assert "img" not in _Tags(page).tags
     assert "&lt;img src=x onerror=alert(1)&gt;, b" in page  # the lead names both
+
+
+def test_async_client_timeout_after_a_retry_tells_every_attempt():
+    seen = []
+
+    async def service(request):
+        seen.append(request)
+        if len(seen) == 1:
+            return httpx.Response(503, text="busy")
+        await asyncio.sleep(30)  # stalls past the timeout
+        return httpx.Response(503, text="busy")
+
+    async def main():
+        transport = httpx.MockTransport(service)
+        async with AsyncEventsClient(
+            "http://service/events", transport=transport, retries=3, backoff=0.01, timeout=1.0
+        ) as client:
+            with pytest.raises(RequestTimeout) as raised:
+                await client.send("ping", 1)
+        return raised.value
+
+    error = asyncio.run(main())
+    assert len(seen) == 2
+    assert error.attempts == 2  # as EventsClient says
