@@ -530,3 +530,62 @@ def flask_command_in(cwd: Path, *args: Any) -> subprocess.CompletedProcess[str]:
         timeout=60,
         check=False,
     )
+
+
+#: Put before a JavaScript snippet by :func:`run_js_snippet`: a browser's ``WebSocket``
+#: (from ws), ``io`` (from socket.io-client) and ``crypto`` (node's, each
+#: ``randomUUID()`` also written to ``randomUUID.txt`` beside the script);
+#: ``console.log`` writes its arguments as one JSON line, and node exits 0 once
+#: ``$JS_SNIPPET_ANSWERS`` distinct ``id`` values were logged (in any argument), 2 after
+#: 30 s.
+JS_SNIPPET_PRELUDE = """\
+"use strict";
+globalThis.WebSocket = require("ws");
+globalThis.io = require("socket.io-client").io;
+const nodeCrypto = require("node:crypto");
+Object.defineProperty(globalThis, "crypto", {value: {
+  getRandomValues: (array) => nodeCrypto.getRandomValues(array),
+  randomUUID: () => {
+    const uuid = nodeCrypto.randomUUID();
+    require("node:fs").appendFileSync(`${__dirname}/randomUUID.txt`, uuid + "\\n");
+    return uuid;
+  },
+}, configurable: true, writable: true});
+const snippetIdsSeen = new Set();
+const snippetTimer = setTimeout(() => process.exit(2), 30000);
+console.log = (...args) => {
+  process.stdout.write(JSON.stringify(args) + "\\n");
+  for (const arg of args) if (arg && arg.id !== undefined) snippetIdsSeen.add(arg.id);
+  if (snippetIdsSeen.size >= Number(process.env.JS_SNIPPET_ANSWERS)) {
+    clearTimeout(snippetTimer);
+    process.exit(0);
+  }
+};
+"""
+
+
+def run_js_snippet(snippet: str, workdir: Path, expected_answers: int) -> list[list[Any]]:
+    """Run a JavaScript ``snippet`` (a README or docs block, its URLs already pointing
+    at a running server) under node as a browser would, in ``workdir``: with
+    :data:`JS_SNIPPET_PRELUDE` before it, until ``expected_answers`` objects with
+    distinct ids were logged. Return every ``console.log`` call's arguments, in order;
+    fail when node does not exit 0 (the answers did not come within 30 s).
+    """
+    import json
+
+    node = node_with_js_modules()
+    script = workdir / "snippet.js"
+    script.write_text(JS_SNIPPET_PRELUDE + snippet)
+    env = {key: value for key, value in os.environ.items() if "proxy" not in key.lower()}
+    env.update(NODE_PATH=str(JS / "node_modules"), JS_SNIPPET_ANSWERS=str(expected_answers))
+    result = subprocess.run(
+        [node, str(script)],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+        env=env,
+    )
+    assert result.returncode == 0, (result.returncode, result.stdout, result.stderr)
+    return [json.loads(line) for line in result.stdout.splitlines()]

@@ -11,8 +11,10 @@ a fixture, or a test asking for another fixture) runs in a real pytest instead, 
 file of its own, with a ``conftest.py`` giving the example app as ``app``.
 
 The ``$ flask ...`` lines of the docs run as real commands, their ``json`` blocks
-parse (the envelopes as events), and their ``curl`` commands are sent to the example
-app served for real.
+parse (the envelopes as events), their ``curl`` commands are sent to the example
+app served for real, and their JavaScript blocks run under node against it. Every
+block of the docs is one of these, or listed in tests/doc_snippets.py's ``NOT_RUN``
+with the reason.
 """
 
 from __future__ import annotations
@@ -32,8 +34,16 @@ import pytest
 from example_app import create_app
 from flask_events.event import parse_event
 
-from .doc_snippets import Snippet, console_commands, json_blocks, page_snippets
-from .servers import flask_command_in, flask_server
+from .doc_snippets import (
+    NOT_RUN,
+    Snippet,
+    block_kind,
+    console_commands,
+    json_blocks,
+    literal_blocks,
+    page_snippets,
+)
+from .servers import flask_command_in, flask_server, run_js_snippet
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -242,3 +252,57 @@ def test_curl_commands_of_the_docs_work_against_the_example_app(page, line, comm
     answer = parse_event(done.stdout)
     assert answer.name == f"{sent['name']}:response", answer
     assert (answer.id, answer.flow_id) == (sent["id"], sent["flowId"])
+
+
+BLOCKS = [block for page in ALL_PAGES for block in literal_blocks(page)]
+
+
+def test_every_block_of_the_docs_is_run_or_listed_as_not_run():
+    """Every literal and code block of docs/ is one the tests above and below run (or
+    a documented no-run Python fragment), or is in ``NOT_RUN`` with its reason.
+    """
+    unchecked = [f"docs/{b.page}, line {b.line}" for b in BLOCKS if block_kind(b) is None]
+    assert unchecked == [], "check these blocks in tests/test_doc_snippets.py"
+    listed = {(b.page, b.text) for b in BLOCKS}
+    assert [key for key in NOT_RUN if key not in listed] == [], "NOT_RUN names no block"
+    kinds = {block_kind(b) for b in BLOCKS}
+    assert kinds >= {"python", "python no-run", "json", "flask", "curl", "js", "not run"}
+
+
+JS_BLOCKS = [block for block in BLOCKS if block_kind(block) == "js"]
+EXAMPLE_RATES = {"BRL": 1.0, "USD": 0.18, "EUR": 0.17}
+UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+
+
+def test_the_docs_show_js_blocks():
+    assert len([b for b in JS_BLOCKS if b.page == "transports.rst"]) >= 2
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("block", JS_BLOCKS, ids=[f"{b.page}:{b.line}" for b in JS_BLOCKS])
+def test_js_blocks_of_the_docs_get_the_example_apps_rates(block, tmp_path):
+    """Every JavaScript block of docs/ runs under node as in a browser
+    (``run_js_snippet``), as written but for the port, against the example app served
+    by ``flask run``: each envelope it sends (all ``rates:get``) is answered
+    ``rates:get:response`` with the example's rates, with the ids it was sent with —
+    those the block made with ``crypto.randomUUID()``, else those written in it.
+    """
+    assert "127.0.0.1:5000/" in block.text
+    sent = re.findall(r'\bname: "([^"]+)"', block.text)
+    assert sent and set(sent) == {"rates:get"}
+    with flask_server("example_app") as url:
+        code = block.text.replace("127.0.0.1:5000/", url.removeprefix("http://") + "/")
+        logged = run_js_snippet(code, tmp_path, len(sent))
+    answers = [args[0] for args in logged if isinstance(args[0], dict)]
+    assert len(answers) == len(sent), logged
+    for answer in answers:
+        assert answer["name"] == "rates:get:response", answer
+        assert answer["payload"] == EXAMPLE_RATES
+    made_file = tmp_path / "randomUUID.txt"
+    made = made_file.read_text().split() if made_file.exists() else []
+    assert bool(made) == ("crypto.randomUUID()" in block.text)
+    if made:
+        assert all(UUID4.fullmatch(uuid) for uuid in made)
+        assert {a[key] for a in answers for key in ("id", "flowId")} == set(made)
+    else:
+        assert [a["id"] for a in answers] == re.findall(r'\bid: "([^"]+)"', block.text)

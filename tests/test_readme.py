@@ -19,7 +19,7 @@ from flask import Flask
 
 from flask_events import EventsBlueprint
 
-from .servers import JS, ROOT, free_port, logged_server, node_with_js_modules, serve
+from .servers import ROOT, flask_server, free_port, logged_server, run_js_snippet, serve
 
 README = ROOT / "README.md"
 
@@ -141,47 +141,13 @@ def test_readme_deposit_handler_answers_its_documented_example():
     assert answer["payload"] == {"id": 1, "balance": 1000}
 
 
-#: Runs README's js block under node: ``WebSocket`` from ws and ``io`` from
-#: socket.io-client, ``console.log`` written as JSON lines; exits once the answers with
-#: ids "1" and "2" are printed (code 0), or after 30 seconds (code 2).
-NODE_PRELUDE = """\
-"use strict";
-globalThis.WebSocket = require("ws");
-globalThis.io = require("socket.io-client").io;
-const readmeSeen = new Set();
-const readmeTimer = setTimeout(() => process.exit(2), 30000);
-console.log = (...args) => {
-  process.stdout.write(JSON.stringify(args) + "\\n");
-  for (const arg of args) if (arg && arg.id) readmeSeen.add(arg.id);
-  if (readmeSeen.has("1") && readmeSeen.has("2")) { clearTimeout(readmeTimer); process.exit(0); }
-};
-"""
-
-
 @pytest.mark.e2e
 def test_readme_js_snippet_gets_both_answers_from_example_app(tmp_path):
-    node = node_with_js_modules()
     snippet = block("js")
-    script = tmp_path / "readme.js"
-    port = free_port()
-    command = [sys.executable, "-m", "flask", "--app", "example_app", "run", "--host"]
-    command += ["127.0.0.1", "--port", str(port), "--no-reload"]
-    script.write_text(NODE_PRELUDE + snippet.replace(f":{README_PORT}/", f":{port}/"))
-    with serve(command, port, {"FLASK_DEBUG": "0"}):
-        result = subprocess.run(
-            [node, str(script)],
-            capture_output=True,
-            text=True,
-            timeout=90,
-            check=False,
-            env={**no_proxy_env(), "NODE_PATH": str(JS / "node_modules")},
-        )
-    assert result.returncode == 0, (result.stdout, result.stderr)
-    answers = {
-        args[0]["id"]: args[0]
-        for args in map(json.loads, result.stdout.splitlines())
-        if isinstance(args[0], dict)
-    }
+    with flask_server("example_app") as url:
+        port = url.rpartition(":")[2]
+        logged = run_js_snippet(snippet.replace(f":{README_PORT}/", f":{port}/"), tmp_path, 2)
+    answers = {args[0]["id"]: args[0] for args in logged if isinstance(args[0], dict)}
     assert answers["1"]["name"] == "rates:get:response"
     assert answers["1"]["payload"] == {"BRL": 1.0, "USD": 0.18, "EUR": 0.17}
     assert answers["2"]["name"] == "notifications:subscribe:response"
