@@ -31,7 +31,7 @@ from .client_errors import (
 )
 from .client_inprocess import async_transport, sync_transport
 from .client_limits import AnswerBody, add_deadline, current_deadline
-from .client_retries import delivering, endpoint_url, may_retry, retry_delay
+from .client_retries import delivering, endpoint_url, may_retry, retry_delay, shown_url
 from .codec import dumps
 from .context import _handling
 from .errors import BadProtocol
@@ -97,6 +97,11 @@ class _Common:
             **(headers or {}),
         }
         self._open(app, transport)
+
+    @property
+    def _shown_url(self) -> str:
+        """``url`` as messages show it: without its password."""
+        return shown_url(self.url)
 
     def _open(self, app: Any, transport: Any) -> None:
         """Make ``self._http``: sends to ``app`` in process, or through ``transport``."""
@@ -176,7 +181,7 @@ class _Common:
         return None
 
     def _body(self, response: httpx.Response, deadline: Optional[float]) -> AnswerBody:
-        return AnswerBody(self.url, response, deadline, self.max_response_size)
+        return AnswerBody(self._shown_url, response, deadline, self.max_response_size)
 
 
 class EventsClient(_Common):
@@ -278,7 +283,7 @@ class EventsClient(_Common):
         token = current_deadline.set(deadline)
         try:
             with (
-                delivering(self.url),
+                delivering(self._shown_url),
                 self._http.stream(
                     "POST", self.url, content=event, timeout=self._timeouts(seconds)
                 ) as response,
@@ -358,7 +363,7 @@ class AsyncEventsClient(_Common):
                 self._attempts(dumps(event), seconds, deadline, idempotent, tried), seconds
             )
         except asyncio.TimeoutError:
-            error = RequestTimeout(f"no answer from {self.url} within {seconds}s")
+            error = RequestTimeout(f"no answer from {self._shown_url} within {seconds}s")
             error.attempts = tried[0]
             raise error from None
 
@@ -385,7 +390,7 @@ class AsyncEventsClient(_Common):
     async def _exchange(
         self, event: bytes, seconds: Optional[float], deadline: Optional[float]
     ) -> tuple[int, bytes]:
-        with delivering(self.url):
+        with delivering(self._shown_url):
             async with self._http.stream(
                 "POST", self.url, content=event, timeout=self._timeouts(seconds)
             ) as response:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import random
 from collections.abc import Iterator
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -59,6 +60,21 @@ def endpoint_url(url: str, *, in_process: bool) -> str:
     :class:`ConnectionFailed` when sending).
     """
     return f"http://localhost{url}" if in_process and url.startswith("/") else url
+
+
+def shown_url(url: str) -> str:
+    """``url`` as the client's messages show it: a password in it replaced with
+    ``[secure]``, as httpx's ``repr`` of a URL does.
+    """
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+    except ValueError:  # not a URL: sending it raises ConnectionFailed
+        return url
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user = userinfo.split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:[secure]@{host}"))
 
 
 @contextlib.contextmanager

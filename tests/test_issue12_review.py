@@ -11,7 +11,18 @@ import httpx
 import pytest
 from flask import Flask
 
-from flask_events import AsyncEventsClient, EventsBlueprint, RequestTimeout
+from flask_events import (
+    AsyncEventsClient,
+    ConnectionFailed,
+    EventsBlueprint,
+    EventsClient,
+    RequestTimeout,
+    ResponseTooLarge,
+)
+
+from .servers import free_port
+
+SECRET = "s3cret-pa55word"
 
 
 class _Tags(HTMLParser):
@@ -62,3 +73,28 @@ def test_async_client_timeout_after_a_retry_tells_every_attempt():
     error = asyncio.run(main())
     assert len(seen) == 2
     assert error.attempts == 2  # as EventsClient says
+
+
+def _too_large(request):
+    return httpx.Response(200, content=b"x" * 100)
+
+
+def _stalled(request):
+    raise httpx.ReadTimeout("stalled", request=request)
+
+
+@pytest.mark.parametrize(
+    "transport, raised",
+    [
+        (None, ConnectionFailed),  # refused
+        (httpx.MockTransport(_stalled), RequestTimeout),
+        (httpx.MockTransport(_too_large), ResponseTooLarge),
+    ],
+)
+def test_client_errors_never_show_the_password_of_the_url(transport, raised):
+    url = f"http://robot:{SECRET}@127.0.0.1:{free_port()}/events"
+    with EventsClient(url, transport=transport, max_response_size=10) as client:
+        with pytest.raises(raised) as error:
+            client.send("ping", 1)
+    assert SECRET not in str(error.value) and SECRET not in repr(error.value)
+    assert "robot:[secure]@127.0.0.1" in str(error.value)  # as httpx's repr of a URL
