@@ -33,6 +33,7 @@ import pytest
 
 from example_app import create_app
 from flask_events.event import parse_event
+from flask_events.testing import post_event
 
 from .doc_snippets import (
     NOT_RUN,
@@ -44,6 +45,9 @@ from .doc_snippets import (
     page_snippets,
 )
 from .servers import flask_command_in, flask_server, run_js_snippet
+
+#: The example app's accounts belong to an identity's ``userId``.
+USER = {"userId": 7}
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -209,6 +213,24 @@ def test_json_blocks_of_the_docs_parse_and_envelopes_are_events(page, line, text
     for envelope in envelopes:
         event = parse_event(json.dumps(envelope))
         assert (event.name, event.version) == (envelope["name"], envelope["version"])
+
+
+def test_the_invalid_payload_answer_of_handlers_rst_is_the_example_apps():
+    """docs/handlers.rst shows the payload of ``account:deposit`` answered for an
+    ``amount`` of 0: the example app answers exactly that.
+    """
+    (shown,) = [json.loads(text) for _, text in json_blocks("handlers.rst")]
+    client = create_app({"TESTING": True}).test_client()
+    opened = post_event(client, "account:open", 1, {"currency": "BRL"}, identity=USER)
+    answer = post_event(
+        client,
+        "account:deposit",
+        1,
+        {"accountId": opened.payload["id"], "amount": 0},
+        identity=USER,
+    )
+    assert answer.name == "account:deposit:badRequest"
+    assert answer.payload == shown
 
 
 def _curl_commands() -> list[tuple[str, int, str]]:
