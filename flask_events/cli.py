@@ -20,7 +20,7 @@ from .client import EventsClient, EventsClientError
 from .codec import dumps, loads
 from .errors import BadProtocol
 from .event import Event, parse_event
-from .redaction import scrub, secret_forms
+from .redaction import scrub, scrubbed_traceback, secret_forms
 from .state import EventsState, registrations
 
 __all__ = ["events_cli"]
@@ -126,8 +126,9 @@ def send(
 
     Through the app itself by default, to the events blueprint that serves NAME
     VERSION; to a remote endpoint with --url. The answer is printed with auth empty and
-    every credential of --auth replaced by "[redacted]". Exits 1 when the answer is an
-    error event, 2 when it could not be delivered.
+    every credential of --auth replaced by "[redacted]" (in a handler's propagated
+    exception too). Exits 1 when the answer is an error event or the handler's
+    exception propagates, 2 when it could not be delivered.
     """
     event = Event.new(
         name, version, payload, flow_id=flow_id, identity=identity, auth=auth, metadata=metadata
@@ -143,7 +144,11 @@ def send(
     else:
         state = _serving(name, version, blueprint)
         events_url = _url(state, "events")
-        response = current_app.test_client().post(events_url, data=dumps(event))
+        try:
+            response = current_app.test_client().post(events_url, data=dumps(event))
+        except Exception as error:  # a handler's, propagated (EVENTS_PROPAGATE_EXCEPTIONS)
+            click.echo(scrubbed_traceback(error, forms), err=True)
+            sys.exit(1)
         try:
             answer = parse_event(response.data)
         except BadProtocol:  # e.g. a before_request of the blueprint refused it

@@ -98,3 +98,20 @@ def test_client_errors_never_show_the_password_of_the_url(transport, raised):
             client.send("ping", 1)
     assert SECRET not in str(error.value) and SECRET not in repr(error.value)
     assert "robot:[secure]@127.0.0.1" in str(error.value)  # as httpx's repr of a URL
+
+
+def test_cli_send_never_prints_auth_in_a_handlers_propagated_exception():
+    app = Flask(__name__)
+    app.config["TESTING"] = True  # EVENTS_PROPAGATE_EXCEPTIONS follows it
+    blueprint = EventsBlueprint("events", __name__)
+
+    @blueprint.handler("boom", 1)
+    def boom(event):
+        return {"n": int(event.auth["token"])}  # its message quotes the token
+
+    app.register_blueprint(blueprint)
+    auth = f'{{"token": "{SECRET}"}}'
+    result = app.test_cli_runner().invoke(args=["events", "send", "boom", "1", "--auth", auth])
+    assert isinstance(result.exception, SystemExit) and result.exit_code == 1
+    assert "ValueError: invalid literal for int() with base 10: '[redacted]'" in result.output
+    assert SECRET not in result.output
