@@ -99,7 +99,7 @@
           var shown = body;
           var name = "";
           try {
-            var event = JSON.parse(body);
+            var event = parseExact(body);  // the answer's big integers as sent too
             name = event.name;
             shown = JSON.stringify(event, null, 2);
           } catch (error) { /* not an event: show the body as it came */ }
