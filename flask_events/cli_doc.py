@@ -1,8 +1,9 @@
 """``flask events doc``: the documentation of several events blueprints as one file.
 
-Each blueprint's documentation is fetched from the app itself (its ``/doc``,
-``/doc.json`` and ``/openapi.json`` routes, through the test client), so the file says
-exactly what the served pages say. The HTML page is made self-contained: its
+Each blueprint's documentation is taken from the app itself (the views of its
+``/doc``, ``/doc.json`` and ``/openapi.json`` routes, called directly, without the
+app's ``before_request`` functions), so the file says exactly what the served pages
+say. The HTML page is made self-contained: its
 stylesheets and scripts inline, its "try it" panels and links to server paths
 removed (a page opened from a file has no events endpoint to send to).
 """
@@ -16,6 +17,7 @@ from typing import Any
 
 import click
 from flask import current_app
+from werkzeug.exceptions import HTTPException
 
 __all__ = ["export"]
 
@@ -62,13 +64,23 @@ def export(fmt: str, blueprints: dict[str, Urls], app_name: str) -> str:
 
 
 def _get(url: str) -> str:
-    response = current_app.test_client().get(url)
-    try:
-        if response.status_code != 200:
-            raise click.ClickException(f"{url} answered HTTP {response.status_code}")
-        return response.get_data(as_text=True)
-    finally:
-        response.close()
+    """The body the doc route at ``url`` answers, from its view called directly: the
+    app's ``before_request`` functions (a guard of /doc, say) are for HTTP clients, not
+    for the operator who runs the app's own command line.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with app.test_request_context(url):
+        try:
+            response = app.make_response(app.dispatch_request())
+        except HTTPException as error:
+            raise click.ClickException(f"{url} answered HTTP {error.code}") from None
+        response.direct_passthrough = False  # a static file's body, read here
+        try:
+            if response.status_code != 200:
+                raise click.ClickException(f"{url} answered HTTP {response.status_code}")
+            return str(response.get_data(as_text=True))
+        finally:
+            response.close()
 
 
 def _merged_openapi(documents: dict[str, Any], app_name: str) -> Any:

@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, abort, request
 from marshmallow import Schema, fields
 
 import flask_events
@@ -132,3 +132,40 @@ def test_doc_openapi_refuses_one_schema_name_defined_two_ways(tmp_path):
     assert "events blueprint 'events_b' defines OpenAPI schema 'Thing'" in result.output
     single = ["events", "doc", "--format", "openapi", "--blueprint", "events_b"]
     assert app.test_cli_runner().invoke(args=single).exit_code == 0
+
+
+def guarded_app() -> Flask:
+    """An app whose /doc routes are refused over HTTP, by docs/docpage.rst's guard."""
+    events = EventsBlueprint("events", __name__)
+    events.add("hello", 1, lambda event: "hi", doc="Says hi.")
+
+    @events.before_request
+    def protect_doc():
+        endpoint = (request.endpoint or "").rsplit(".", 1)[-1]
+        if endpoint in {"doc", "doc_json", "openapi", "static"}:
+            abort(403)
+
+    app = Flask(__name__)
+    app.register_blueprint(events)
+    return app
+
+
+@pytest.mark.parametrize("fmt", ["html", "json", "openapi"])
+def test_doc_exports_a_blueprint_whose_doc_routes_a_before_request_guards(tmp_path, fmt):
+    app = guarded_app()
+    assert app.test_client().get("/doc").status_code == 403
+    page, _ = export(app.test_cli_runner(), tmp_path, "--format", fmt)
+    if fmt == "openapi":
+        assert "/events" in json.loads(page)["paths"]
+    else:
+        assert "hello" in page and "Says hi." in page
+    if fmt == "html":
+        check_self_contained(page)
+
+
+def test_doc_of_a_route_that_fails_names_its_status(tmp_path):
+    app = guarded_app()
+    app.view_functions["events.doc_json"] = lambda: abort(404)
+    result = app.test_cli_runner().invoke(args=["events", "doc", "--format", "json"])
+    assert result.exit_code == 1
+    assert "/doc.json answered HTTP 404" in result.output
