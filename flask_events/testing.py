@@ -23,7 +23,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from .codec import dumps
-from .errors import EventsError
+from .errors import BadProtocol, EventsError
 from .event import Event, parse_event
 from .signals import error_noticed, event_error_noticed, event_finished, event_started
 from .state import registrations
@@ -94,7 +94,14 @@ def post_event(
         url = events_url(client.application, blueprint)
     response = client.post(url, data=dumps(event), content_type="application/json")
     assert response.mimetype == "application/json", response.data[:200]
-    return parse_event(response.data)
+    try:
+        return parse_event(response.data)
+    except BadProtocol as error:
+        reason = error.parameters.get("message", error.message)
+        raise AssertionError(
+            f"HTTP {response.status_code} from {url}, not an event ({reason}): "
+            f"{response.data[:200]!r}"
+        ) from None
 
 
 class SignalRecorder:

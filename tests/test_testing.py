@@ -52,3 +52,12 @@ def test_the_old_names_stay_importable_and_warn_deprecated():
     assert old is flask_events.pytest_plugin.send_event_fixture
     with pytest.raises(AttributeError, match="no_such_name"):
         flask_events.testing.no_such_name  # noqa: B018
+
+
+def test_post_event_to_a_json_answer_that_is_not_an_event_is_an_assertion_error():
+    from flask import Flask
+
+    app = Flask(__name__)
+    app.add_url_rule("/not-events", "x", lambda: {"a": 1}, methods=["POST"])
+    with pytest.raises(AssertionError, match=r"HTTP 200 from /not-events, not an event"):
+        post_event(app.test_client(), "x", 1, url="/not-events")
