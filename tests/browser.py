@@ -4,9 +4,11 @@ one place that finds it and says what to do when it is missing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, Optional
 
 import pytest
 
@@ -37,3 +39,34 @@ def require_chromium() -> Any:
             allow_module_level=True,
         )
     return pytest.importorskip("playwright.sync_api")
+
+
+@contextlib.contextmanager
+def doc_page_of(app: Any) -> Iterator[Any]:
+    """A Chromium page showing ``app``'s /doc, the app served on a free loopback port
+    for the duration of the block.
+    """
+    from .servers import serve_in_thread
+
+    sync_api = require_chromium()
+    with serve_in_thread(app) as base, sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(f"{base}/doc")
+            yield page
+        finally:
+            browser.close()
+
+
+def try_it(page: Any, section: str, typed: Optional[str] = None) -> Any:
+    """Send the "try it" form of the event section ``section`` (``"name/v1"``), with
+    ``typed`` as its envelope when given, and wait for its HTTP 200; the form.
+    """
+    form = page.locator(f'section[id="{section}"] form.try')
+    form.evaluate("f => f.removeAttribute('data-state')")
+    if typed is not None:
+        form.locator("textarea").fill(typed)
+    form.locator("button", has_text="Send").click()
+    form.locator('.status:text("HTTP 200")').wait_for(timeout=30_000)
+    return form

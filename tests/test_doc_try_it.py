@@ -12,15 +12,13 @@ from example_app import create_app
 from flask_events import EventsBlueprint
 from flask_events.signals import event_started
 
-from .browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from .browser import doc_page_of, try_it
 from .doc_snippets import page_snippets
 from .envelopes import envelope
-from .servers import serve_in_thread
 
 
 @pytest.mark.e2e
 def test_try_it_sends_a_fresh_id_and_flow_id_every_time():
-    sync_api = require_chromium()
     app = create_app()
     received: list[tuple[str, str, str]] = []
 
@@ -29,16 +27,9 @@ def test_try_it_sends_a_fresh_id_and_flow_id_every_time():
 
     event_started.connect(record, sender=app)
     try:
-        with serve_in_thread(app) as base, sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page()
-            page.goto(f"{base}/doc")
-            form = page.locator('section[id="rates:get/v1"] form.try')
+        with doc_page_of(app) as page:
             for _ in range(2):
-                form.evaluate("f => f.removeAttribute('data-state')")
-                form.locator("button", has_text="Send").click()
-                form.locator('.status:text("HTTP 200")').wait_for(timeout=30_000)
-            browser.close()
+                try_it(page, "rates:get/v1")
     finally:
         event_started.disconnect(record, sender=app)
     sent = [r for r in received if r[0] == "rates:get"]

@@ -20,8 +20,8 @@ from flask_events import (
     ResponseTooLarge,
 )
 
-from .browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
-from .servers import free_port, serve_in_thread
+from .browser import doc_page_of, try_it
+from .servers import free_port
 
 SECRET = "s3cret-pa55word"
 
@@ -120,18 +120,10 @@ def test_cli_send_never_prints_auth_in_a_handlers_propagated_exception():
 
 @pytest.mark.e2e
 def test_try_it_shows_large_integers_of_the_answer_as_typed():
-    sync_api = require_chromium()
     app = Flask(__name__)
     events = EventsBlueprint("events", __name__)
     events.add("big", 1, lambda event: {"accountId": 9007199254740993})
     app.register_blueprint(events)
-    with serve_in_thread(app) as base, sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        page.goto(f"{base}/doc")
-        form = page.locator('section[id="big/v1"] form.try')
-        form.locator("button", has_text="Send").click()
-        form.locator('.status:text("HTTP 200")').wait_for(timeout=30_000)
-        shown = form.locator(".response").text_content()
-        browser.close()
+    with doc_page_of(app) as page:
+        shown = try_it(page, "big/v1").locator(".response").text_content()
     assert '"accountId": 9007199254740993' in shown  # not rounded to ...992

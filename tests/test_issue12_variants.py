@@ -9,8 +9,8 @@ from flask_events import EventsBlueprint, EventsClient
 from flask_events.client_errors import ConnectionFailed
 from flask_events.signals import event_started
 
-from .browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
-from .servers import free_port, serve_in_thread
+from .browser import doc_page_of, try_it
+from .servers import free_port
 
 
 def test_many_retries_with_a_float_backoff_of_zero_raise_the_typed_failure():
@@ -23,7 +23,6 @@ def test_many_retries_with_a_float_backoff_of_zero_raise_the_typed_failure():
 
 @pytest.mark.e2e
 def test_try_it_sends_large_integers_of_the_payload_as_typed():
-    sync_api = require_chromium()
     app = Flask(__name__)
     events = EventsBlueprint("events", __name__)
     events.add("echo", 1, lambda event: event.payload)
@@ -40,15 +39,8 @@ def test_try_it_sends_large_integers_of_the_payload_as_typed():
         ' "identity": {}, "auth": {}, "metadata": {}}'
     )
     try:
-        with serve_in_thread(app) as base, sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page()
-            page.goto(f"{base}/doc")
-            form = page.locator('section[id="echo/v1"] form.try')
-            form.locator("textarea").fill(typed)
-            form.locator("button", has_text="Send").click()
-            form.locator('.status:text("HTTP 200")').wait_for(timeout=30_000)
-            browser.close()
+        with doc_page_of(app) as page:
+            try_it(page, "echo/v1", typed)
     finally:
         event_started.disconnect(record, sender=app)
     assert received == [{"accountId": 9007199254740993, "cents": 12345678901234567891}]
