@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any, Callable, Optional, Type, TypeVar, Union
 
@@ -12,7 +13,7 @@ from flask_smorest import Blueprint as SmorestBlueprint
 
 from . import docs
 from .batch import BatchHandler, BatchPayload
-from .config import DEFAULT_CONFIG, settings_of
+from .config import DEFAULT_CONFIG, DEFAULT_PREFIX, setting, settings_of
 from .dispatch import Dispatcher
 from .errors import EventsError
 from .event import Event
@@ -60,6 +61,10 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         documentation routes at all.
     :param websocket_url: the rule of the WebSocket endpoint (the same protocol, one
         envelope per text message), or ``None`` for none.
+    :param config_prefix: the prefix of the configuration keys read for this
+        blueprint, as flask-smorest's ``config_prefix``: with ``"PUBLIC_EVENTS_"``,
+        ``PUBLIC_EVENTS_MAX_DEPTH`` when the app sets it, else ``EVENTS_MAX_DEPTH``
+        (``EVENTS_SERVICES`` is the app's, read as it is).
     :param kwargs: passed on to :class:`flask_smorest.Blueprint`.
     """
 
@@ -71,6 +76,7 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         events_url: str = "/events",
         doc_url: Optional[str] = "/doc",
         websocket_url: Optional[str] = "/events/ws",
+        config_prefix: str = DEFAULT_PREFIX,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("template_folder", os.path.join(_PACKAGE, "templates"))
@@ -79,7 +85,17 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
             kwargs.setdefault("static_url_path", "/events-static")
         super().__init__(name, import_name, **kwargs)
         self.registry = Registry()
-        self.dispatcher = Dispatcher(self.registry, settings_of, scope=_app_context)
+        if not isinstance(config_prefix, str) or not config_prefix.endswith("_"):
+            raise ValueError(
+                f"config_prefix of events blueprint {name!r} must be a string ending "
+                f"with '_', such as 'PUBLIC_EVENTS_', got {config_prefix!r}"
+            )
+        #: The prefix of the configuration keys read for this blueprint.
+        self.config_prefix = config_prefix
+        self.dispatcher = Dispatcher(
+            self.registry, functools.partial(settings_of, prefix=config_prefix), scope=_app_context
+        )
+        self.dispatcher.config_prefix = config_prefix
         events_view = events_view_for(self.dispatcher)
         events_rule = events_url.rstrip("/") or "/"
         self.add_url_rule(events_rule, "events", events_view, methods=["POST"])
@@ -344,7 +360,7 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         timeout = DEFAULT_CONFIG["EVENTS_PUSH_TIMEOUT"]
         if has_app_context():
             app = current_app._get_current_object()  # type: ignore[attr-defined]
-            timeout = app.config.get("EVENTS_PUSH_TIMEOUT", timeout)
+            timeout = setting(app, "EVENTS_PUSH_TIMEOUT", self.config_prefix)
             # a SocketIO given, to which it is not attached here: "/events" by default
             attached = socketio is None or any(
                 state.blueprint is self and state.socketio is socketio
@@ -388,7 +404,7 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
             title=self.name,
             events=docs.catalogue(self.registry, self.dispatcher.authenticator is not None),
             events_url=url_for(".events"),
-            try_it=bool(current_app.config["EVENTS_DOC_TRY_IT"]),
+            try_it=bool(setting(current_app, "EVENTS_DOC_TRY_IT", self.config_prefix)),
             pretty=docs.pretty,
             doc_html=docs.doc_html,
         )

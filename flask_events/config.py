@@ -1,17 +1,32 @@
-"""Configuration: every ``EVENTS_*`` key with its default, and the dispatcher's
-:class:`~flask_events.Settings` read from an app's configuration when they are used.
+"""Configuration: every ``EVENTS_*`` key with its default, how an events blueprint
+reads one through its ``config_prefix``, and the dispatcher's
+:class:`~flask_events.dispatch.Settings` read from an app's configuration when they
+are used.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from flask import Flask
 
 from .dispatch import Settings
-from .transports.socketio import PUSH_TIMEOUT
 
-__all__ = ["DEFAULT_CONFIG", "settings_of"]
+__all__ = [
+    "APP_WIDE",
+    "DEFAULT_PREFIX",
+    "DEFAULT_CONFIG",
+    "PUSH_TIMEOUT",
+    "setting",
+    "settings_of",
+]
+
+#: The prefix of every key's name; an events blueprint's ``config_prefix`` by default.
+DEFAULT_PREFIX = "EVENTS_"
+
+#: Default of ``EVENTS_PUSH_TIMEOUT``: the most seconds a push through Redis waits for
+#: Redis in all (connecting, sending and its answer together).
+PUSH_TIMEOUT = 2.0
 
 #: Every configuration key with its default (set with ``app.config.setdefault``).
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -49,16 +64,34 @@ DEFAULT_CONFIG: dict[str, Any] = {
 }
 
 
-def settings_of(app: Flask) -> Settings:
-    """The dispatcher's settings, from the app's configuration (read when used)."""
+#: The keys that are the app's, never read through a blueprint's ``config_prefix``.
+APP_WIDE = frozenset({"EVENTS_SERVICES"})
+
+
+def setting(app: Flask, key: str, prefix: Optional[str] = DEFAULT_PREFIX) -> Any:
+    """The value of ``key`` (an ``EVENTS_*`` name) for the events blueprint whose
+    ``config_prefix`` is ``prefix``: ``<prefix><rest of key>`` when the app's
+    configuration has it, else ``key`` itself (its default when the app has neither).
+    """
     config = app.config
-    validate = config["EVENTS_VALIDATE_OUTPUT"]
-    propagate = config.get("EVENTS_PROPAGATE_EXCEPTIONS")
+    if prefix != DEFAULT_PREFIX and prefix is not None:
+        own = prefix + key[len(DEFAULT_PREFIX) :]
+        if own in config:
+            return config[own]
+    return config.get(key, DEFAULT_CONFIG.get(key))
+
+
+def settings_of(app: Flask, prefix: str = DEFAULT_PREFIX) -> Settings:
+    """The dispatcher's settings, from the app's configuration (read when used)
+    through the blueprint's ``config_prefix``.
+    """
+    validate = setting(app, "EVENTS_VALIDATE_OUTPUT", prefix)
+    propagate = setting(app, "EVENTS_PROPAGATE_EXCEPTIONS", prefix)
     return Settings(
         validate_output=bool(app.debug or app.testing) if validate is None else bool(validate),
-        batch_max_events=config["EVENTS_BATCH_MAX_EVENTS"],
-        batch_max_workers=config["EVENTS_BATCH_MAX_WORKERS"],
-        batch_timeout=config["EVENTS_BATCH_TIMEOUT"],
+        batch_max_events=setting(app, "EVENTS_BATCH_MAX_EVENTS", prefix),
+        batch_max_workers=setting(app, "EVENTS_BATCH_MAX_WORKERS", prefix),
+        batch_timeout=setting(app, "EVENTS_BATCH_TIMEOUT", prefix),
         propagate_exceptions=bool(app.testing) if propagate is None else bool(propagate),
         json_default=getattr(app.json, "default", None),
     )

@@ -147,6 +147,10 @@ class Dispatcher:
         #: :meth:`dispatch`; from then on the registry takes no new handlers. Only a
         #: flag: the blueprint keeps no reference to an app.
         self.serving = False
+        #: The prefix of the configuration keys the transports read for these events
+        #: (the blueprint's ``config_prefix``): ``<prefix>MAX_DEPTH`` before
+        #: ``EVENTS_MAX_DEPTH``, and so on.
+        self.config_prefix = "EVENTS_"
 
     def handle(
         self,

@@ -11,6 +11,7 @@ from flask import Flask, Request, Response, current_app, request
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.wsgi import get_content_length
 
+from .config import setting
 from .dispatch import Dispatcher, Reply
 from .errors import BadProtocol
 
@@ -28,7 +29,8 @@ def events_view_for(dispatcher: Dispatcher) -> Callable[[], Response]:
         ``<name>:error`` event when the response cannot be serialized.
         """
         app = current_app._get_current_object()  # type: ignore[attr-defined]
-        limit = app.config["EVENTS_MAX_CONTENT_LENGTH"]
+        prefix = dispatcher.config_prefix
+        limit = setting(app, "EVENTS_MAX_CONTENT_LENGTH", prefix)
         try:
             data = _read_body(request._get_current_object(), limit)  # type: ignore[attr-defined]
         except RequestEntityTooLarge:
@@ -36,7 +38,8 @@ def events_view_for(dispatcher: Dispatcher) -> Callable[[], Response]:
             return _respond(app, dispatcher.reject(error, sender=app), 413)
         except BadProtocol as error:
             return _respond(app, dispatcher.reject(error, sender=app))
-        reply = dispatcher.handle(data, sender=app, max_depth=app.config["EVENTS_MAX_DEPTH"])
+        max_depth = setting(app, "EVENTS_MAX_DEPTH", prefix)
+        reply = dispatcher.handle(data, sender=app, max_depth=max_depth)
         return _respond(app, reply)
 
     return events

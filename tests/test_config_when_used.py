@@ -26,6 +26,7 @@ from marshmallow import Schema, fields
 from flask_events import Event, EventsBlueprint, random_id
 from flask_events.blueprint import DEFAULT_CONFIG
 from flask_events.codec import dumps
+from flask_events.config import APP_WIDE
 from flask_events.dispatch import InvalidResponse
 from flask_events.transports.websocket import UNLIMITED_THREADS
 
@@ -56,7 +57,7 @@ class Out(Schema):
     id = fields.Integer(required=True)
 
 
-def make_app(**config: Any) -> tuple[Flask, SimpleNamespace]:
+def make_app(config_prefix: str = "EVENTS_", **config: Any) -> tuple[Flask, SimpleNamespace]:
     """A fresh app (``config`` set before registering) and a probe of its handlers:
     ``release`` lets ``held`` events finish, ``inside`` counts the ``held`` and
     ``counted`` handlers running, ``most`` the most that ran at once.
@@ -64,7 +65,7 @@ def make_app(**config: Any) -> tuple[Flask, SimpleNamespace]:
     probe = SimpleNamespace(
         release=threading.Event(), lock=threading.Lock(), inside=0, most=0, app=None
     )
-    events = EventsBlueprint("events", __name__)
+    events = EventsBlueprint("events", __name__, config_prefix=config_prefix)
     events.add_batch()
 
     @events.handler("echo", 1)
@@ -399,3 +400,92 @@ def test_the_apps_own_flask_sock_route_keeps_its_options_and_ours_uses_ours():
         assert closed_with(ws) == 1009
     with websocket_to(app) as ws:  # ours: 1 MiB, not the app's 64 bytes
         assert ask(ws, envelope("echo", "x" * 1000))["name"] == "echo:response"
+
+
+# -- a blueprint's own keys: config_prefix ----------------------------------------------
+
+PREFIX = "PUBLIC_EVENTS_"
+
+
+class PrefixedConfig:
+    """An app's configuration as a case sees it: ``EVENTS_X`` is written as
+    ``PUBLIC_EVENTS_X``; reads are the app's own.
+    """
+
+    def __init__(self, config: Any) -> None:
+        self.config = config
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.config[PREFIX + key[len("EVENTS_") :]] = value
+
+    def __getitem__(self, key: str) -> Any:
+        return self.config[key]
+
+
+class PrefixedApp:
+    """``app`` for a case, but with :class:`PrefixedConfig` as its ``config``."""
+
+    def __init__(self, app: Flask) -> None:
+        object.__setattr__(self, "app", app)
+        object.__setattr__(self, "config", PrefixedConfig(app.config))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.app, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self.app, name, value)
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        return self.app(environ, start_response)
+
+
+@pytest.mark.parametrize("key", keys_of({k: v for k, v in CASES.items() if k not in APP_WIDE}))
+def test_a_blueprints_prefixed_key_takes_effect_and_leaves_the_events_key_alone(key):
+    app, probe = make_app(config_prefix=PREFIX)
+    CASES[key](PrefixedApp(app), probe)  # type: ignore[arg-type]
+    assert PREFIX + key[len("EVENTS_") :] in app.config  # the case set the blueprint's key
+    assert app.config[key] == DEFAULT_CONFIG[key]  # and left the EVENTS_ key as it was
+
+
+def two_blueprints(**config: Any) -> Flask:
+    """``public`` (``config_prefix="PUBLIC_EVENTS_"``) at /public and ``internal`` (the
+    ``EVENTS_*`` keys) at /internal, each with an ``echo`` event.
+    """
+    app = Flask(__name__)
+    app.config.update(config)
+    for name, prefix in (("public", PREFIX), ("internal", "EVENTS_")):
+        events = EventsBlueprint(name, __name__, config_prefix=prefix)
+        events.add("echo", 1, lambda event: event.payload)
+        app.register_blueprint(events, url_prefix=f"/{name}")
+    return app
+
+
+def test_two_blueprints_on_one_app_have_their_own_limits():
+    app = two_blueprints(PUBLIC_EVENTS_MAX_CONTENT_LENGTH=100, PUBLIC_EVENTS_MAX_DEPTH=3)
+    client = app.test_client()
+    big, deep = dumps(envelope("echo", "x" * 200)), dumps(envelope("echo", [[[[]]]]))
+    assert client.post("/public/events", data=big).status_code == 413
+    assert client.post("/public/events", data=deep).get_json()["name"] == "badProtocol"
+    assert client.post("/internal/events", data=big).get_json()["name"] == "echo:response"
+    assert client.post("/internal/events", data=deep).get_json()["name"] == "echo:response"
+
+
+def test_a_key_the_prefix_does_not_set_is_the_events_key():
+    app = two_blueprints(EVENTS_MAX_DEPTH=3)
+    deep = dumps(envelope("echo", [[[[]]]]))
+    for name in ("public", "internal"):
+        answer = app.test_client().post(f"/{name}/events", data=deep).get_json()
+        assert answer["name"] == "badProtocol"
+
+
+def test_a_prefixed_none_means_no_limit_for_that_blueprint_only():
+    app = two_blueprints(PUBLIC_EVENTS_MAX_CONTENT_LENGTH=None, EVENTS_MAX_CONTENT_LENGTH=100)
+    big = dumps(envelope("echo", "x" * 200))
+    assert app.test_client().post("/public/events", data=big).status_code == 200
+    assert app.test_client().post("/internal/events", data=big).status_code == 413
+
+
+@pytest.mark.parametrize("prefix", ["PUBLIC", "", None, 5])
+def test_a_config_prefix_not_ending_with_an_underscore_is_refused(prefix):
+    with pytest.raises(ValueError, match="config_prefix of events blueprint 'events'"):
+        EventsBlueprint("events", __name__, config_prefix=prefix)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Optional
 
+from ..config import setting
 from ..dispatch import Dispatcher, Reply, TooManyInFlight
 
 __all__ = ["InFlight", "admit", "handle", "handle_limited"]
@@ -48,7 +49,7 @@ def admit(
     answered) or return the refusal to send instead. ``EVENTS_SOCKET_MAX_IN_FLIGHT``
     ``None`` lets every event in.
     """
-    limit = app.config["EVENTS_SOCKET_MAX_IN_FLIGHT"]
+    limit = setting(app, "EVENTS_SOCKET_MAX_IN_FLIGHT", dispatcher.config_prefix)
     if gate.enter(limit):
         return None
     return dispatcher.refuse(
@@ -56,7 +57,7 @@ def admit(
         TooManyInFlight(limit),
         sender=app,
         transport=transport,
-        max_depth=app.config["EVENTS_MAX_DEPTH"],
+        max_depth=setting(app, "EVENTS_MAX_DEPTH", dispatcher.config_prefix),
     )
 
 
@@ -66,7 +67,7 @@ def handle(
     """Handle one envelope with the app's depth limit; ``isolated``: in an app context
     of its own (the events of one connection run at once).
     """
-    max_depth = app.config["EVENTS_MAX_DEPTH"]
+    max_depth = setting(app, "EVENTS_MAX_DEPTH", dispatcher.config_prefix)
     return dispatcher.handle(
         data, sender=app, transport=transport, max_depth=max_depth, isolated=isolated
     )

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from flask import current_app, has_app_context
 
 from ..codec import dumps, loads
+from ..config import PUSH_TIMEOUT
 from ..errors import BadProtocol, EventsError, PushFailed
 from ..event import Event, without_auth
 from ..extras import require
@@ -43,9 +44,6 @@ logger = logging.getLogger("flask_events")
 #: The Socket.IO event name that carries envelopes, both ways.
 MESSAGE = "event"
 
-#: Default of ``EVENTS_PUSH_TIMEOUT``: the most seconds a push through Redis waits for
-#: Redis in all (connecting, sending and its answer together).
-PUSH_TIMEOUT = 2.0
 
 #: Whether the client asked for an acknowledgement of the message being handled.
 _ack_requested: ContextVar[Optional[bool]] = ContextVar("flask_events.ack", default=None)

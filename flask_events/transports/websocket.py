@@ -26,6 +26,7 @@ from flask import Response, current_app, request
 from simple_websocket import ConnectionClosed, Server
 from wsproto.utilities import LocalProtocolError  # simple-websocket's protocol engine
 
+from ..config import setting
 from ..errors import BadProtocol
 from .limits import InFlight, admit, handle
 
@@ -52,7 +53,7 @@ def websocket_view_for(dispatcher: Dispatcher) -> Callable[[], Response]:
     def events_websocket() -> Response:
         """One connection: receive envelopes and answer each, until it closes."""
         app = current_app._get_current_object()  # type: ignore[attr-defined]
-        ws = Server(request.environ, **server_options(app.config))
+        ws = Server(request.environ, **server_options(app, dispatcher.config_prefix))
         # From here on, this mirrors flask-sock 0.7's ``Sock.route`` wrapper; an
         # exception that propagates (EVENTS_PROPAGATE_EXCEPTIONS) leaves it closed.
         try:
@@ -66,15 +67,16 @@ def websocket_view_for(dispatcher: Dispatcher) -> Callable[[], Response]:
     return events_websocket
 
 
-def server_options(config: Any) -> dict[str, Any]:
-    """simple-websocket's ``Server`` options for one connection, from ``config``.
+def server_options(app: Any, prefix: str = "EVENTS_") -> dict[str, Any]:
+    """simple-websocket's ``Server`` options for one connection, from ``app``'s
+    configuration read through ``prefix`` (the blueprint's ``config_prefix``).
 
     simple-websocket's own cap on a message is far above ours: past ours the message
     is still read, to answer ``badProtocol``; past its cap the socket just closes.
     """
-    limit = config["EVENTS_WEBSOCKET_MAX_MESSAGE_SIZE"]
+    limit = setting(app, "EVENTS_WEBSOCKET_MAX_MESSAGE_SIZE", prefix)
     return {
-        "ping_interval": config["EVENTS_WEBSOCKET_PING_INTERVAL"],
+        "ping_interval": setting(app, "EVENTS_WEBSOCKET_PING_INTERVAL", prefix),
         "max_message_size": None if limit is None else 4 * limit + 1024,
         "event_class": ArrivalEvent,
     }
@@ -162,7 +164,7 @@ class _Connection:
         The limit of events in flight decides, when the connection opens, whether it
         handles them in order and how many threads its pool may have.
         """
-        limit = self.app.config["EVENTS_SOCKET_MAX_IN_FLIGHT"]
+        limit = setting(self.app, "EVENTS_SOCKET_MAX_IN_FLIGHT", self.dispatcher.config_prefix)
         if limit == 1:
             self._serve_in_order()
         else:
@@ -281,7 +283,8 @@ class _Connection:
         if isinstance(message, (bytes, bytearray)):
             self._reject("binary messages are not events: send the envelope as text")
             return False
-        limit = self.app.config["EVENTS_WEBSOCKET_MAX_MESSAGE_SIZE"]
+        prefix = self.dispatcher.config_prefix
+        limit = setting(self.app, "EVENTS_WEBSOCKET_MAX_MESSAGE_SIZE", prefix)
         # len() counts characters: encode only when it could be over the limit
         if limit is not None and len(message) > limit // 4 and _size(message) > limit:
             reason = f"the message is larger than {limit} bytes"
