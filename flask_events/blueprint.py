@@ -29,7 +29,7 @@ from .state import (
     socketio_app,
     state_for,
 )
-from .transports.socketio import push
+from .transports.socketio import bind_socketio, push, require_socketio
 from .transports.websocket import websocket_view_for
 
 __all__ = ["DEFAULT_CONFIG", "EventsBlueprint"]
@@ -317,8 +317,6 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
             served already (by another events blueprint or the app's own ``event``
             handler).
         """
-        from .transports.socketio import bind_socketio, require_socketio
-
         require_socketio("attach_socketio")
         state = state_for(self, app if app is not None else socketio_app(socketio), name=name)
         if state.socketio is not None:

@@ -103,6 +103,11 @@ class _Common:
         """``url`` as messages show it: without its password."""
         return shown_url(self.url)
 
+    @property
+    def is_closed(self) -> bool:
+        """Whether :meth:`close` (``aclose``) was called: the client sends no more."""
+        return bool(self._http.is_closed)  # type: ignore[attr-defined]
+
     def _open(self, app: Any, transport: Any) -> None:
         """Make ``self._http``: sends to ``app`` in process, or through ``transport``."""
         raise NotImplementedError

@@ -84,7 +84,7 @@ def _pooled(app: Flask, name: str, clients: dict[str, Any], kind: type[Client]) 
     """``clients[name]``, made first (or again, when closed) from the app's config."""
     with _lock:
         client: Optional[Client] = clients.get(name)
-        if client is None or client._http.is_closed:
+        if client is None or client.is_closed:
             client = clients[name] = kind(**service_options(app, name))
         return client
 

@@ -65,6 +65,10 @@ class Registry:
 
     def __init__(self) -> None:
         self._handlers: dict[tuple[str, int], HandlerSpec] = {}
+        #: ``lookup((name, version))``: the handler for that key, or ``None`` — the
+        #: table's own ``dict.get``, bound once, for the dispatcher's per-event lookup
+        #: (:meth:`get` with one call less). It sees later registrations.
+        self.lookup: Callable[[tuple[str, int]], Optional[HandlerSpec]] = self._handlers.get
         #: Who has served events from this table (``None``: nobody yet); once set,
         #: :meth:`add` refuses new handlers.
         self.closed_by: Optional[str] = None

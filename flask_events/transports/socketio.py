@@ -21,7 +21,7 @@ from contextvars import ContextVar
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Optional
 
-from flask import current_app, has_app_context
+from flask import current_app, has_app_context, request
 
 from ..codec import dumps, loads
 from ..config import PUSH_TIMEOUT
@@ -260,15 +260,11 @@ def _connection_gate(namespace: str) -> InFlight:
     in its own thread (``async_handlers=True``, the default), so several of one
     client's events can be in flight at once.
     """
-    from flask import request
-
     gate: InFlight = request.environ.setdefault(f"flask_events.in_flight:{namespace}", InFlight())
     return gate
 
 
 def _current_sid() -> Optional[str]:
-    from flask import request
-
     return getattr(request, "sid", None)
 
 
@@ -295,8 +291,7 @@ def _watch_acks() -> None:
     :raises EventsError: the installed python-socketio lacks that method, or changed
         its signature: better than answering every event as an acknowledgement.
     """
-    import socketio as python_socketio  # type: ignore[import-untyped]
-
+    python_socketio = require("socketio", "attach_socketio", extra="socketio")
     server_class = python_socketio.Server
     with _install_lock:
         original: Any = getattr(server_class, "_handle_event_internal", None)
