@@ -31,8 +31,8 @@ import marshmallow as ma
 from . import coroutines
 from .codec import dumps
 from .context import current_handling
-from .dispatch import Dispatcher, Settings, UnserializableResponse
-from .errors import BadProtocol, BadRequest, BatchTimeout
+from .dispatch import Dispatcher, Settings
+from .errors import BadProtocol, BadRequest, BatchTimeout, UnserializableResponse
 from .event import (
     Event,
     bad_protocol_event,

@@ -84,3 +84,9 @@ class ServiceConfigError(EventsError, ValueError):
     """An entry of ``EVENTS_SERVICES`` is not a dict, or has no ``url`` or a key the
     client does not take.
     """
+
+
+class NoRunningLoop(EventsError, RuntimeError):
+    """:func:`~flask_events.async_events_client` was called outside a running event
+    loop (call it from ``async`` code). Also a ``RuntimeError``, as before.
+    """

@@ -18,7 +18,7 @@ from typing import Any, Optional, TypeVar
 from flask import Flask, current_app
 
 from .client import AsyncEventsClient, EventsClient
-from .client_errors import ServiceConfigError, UnknownService
+from .client_errors import NoRunningLoop, ServiceConfigError, UnknownService
 
 __all__ = ["async_events_client", "events_client"]
 
@@ -68,12 +68,15 @@ def async_events_client(name: str, app: Optional[Flask] = None) -> AsyncEventsCl
     """:func:`events_client` for asyncio code: the app's
     :class:`~flask_events.AsyncEventsClient` for service ``name`` and the running event
     loop (call it from ``async`` code). Not closed at exit: its loop is gone by then.
+
+    :raises ~flask_events.client_errors.NoRunningLoop: no event loop is running (a
+        ``RuntimeError``).
     """
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
-        raise RuntimeError("async_events_client() needs a running event loop") from None
+        raise NoRunningLoop("async_events_client() needs a running event loop") from None
     by_loop = app.extensions.setdefault("events.async_clients", weakref.WeakKeyDictionary())
     with _lock:
         clients = by_loop.setdefault(loop, {})

@@ -1,6 +1,6 @@
 """The transport-free core: bytes in, response event and bytes out, with its signals.
 
-Every transport (HTTP, and later WebSocket and Socket.IO) calls one
+Every transport (HTTP, WebSocket and Socket.IO) calls one
 :class:`Dispatcher`, so validation, errors and signals are the same everywhere. This
 module does not import Flask; the caller passes the signal sender (the app).
 """
@@ -8,6 +8,7 @@ module does not import Flask; the caller passes the signal sender (the app).
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from time import perf_counter
 from typing import Any, Callable, ContextManager, Mapping, NamedTuple, Optional, Union
@@ -15,7 +16,16 @@ from typing import Any, Callable, ContextManager, Mapping, NamedTuple, Optional,
 from . import coroutines
 from .codec import dumps
 from .context import _handling
-from .errors import BadProtocol, BadRequest, EventError, EventNotFound
+from .errors import (
+    BadProtocol,
+    EventError,
+    EventNotFound,
+    InvalidOutput,
+    InvalidPayload,
+    PayloadValidationError,
+    TooManyInFlight,
+    UnserializableResponse,
+)
 from .event import (
     Event,
     bad_protocol_event,
@@ -34,48 +44,16 @@ from .redaction import (
     with_nested_auth_cleared,
 )
 from .registry import HandlerSpec, Registry
-from .schemas import PayloadValidationError
 from .signals import error_noticed, event_error_noticed, event_finished, event_started, send
 
 __all__ = ["Dispatcher", "Reply", "Settings", "TooManyInFlight"]
+# InvalidPayload, TooManyInFlight and UnserializableResponse lived here: imported from
+# errors.py, they stay importable from this module
 
 logger = logging.getLogger("flask_events")
 
 
 Input = Union[bytes, bytearray, memoryview, str, Mapping[str, Any]]
-
-
-class InvalidPayload(BadRequest):
-    """The payload does not match the handler's input schema (PROTOCOL §2)."""
-
-    code = "INVALID_PAYLOAD"
-    message = "The payload does not match the event's schema"
-
-
-class InvalidResponse(Exception):
-    """A handler's result does not match its output schema (checked in debug/testing).
-
-    Not an :class:`EventError`: it is a server bug, answered ``<name>:error``.
-    """
-
-
-class UnserializableResponse(EventError):
-    """What the caller sees when the response could not be encoded as JSON."""
-
-    code = "UNSERIALIZABLE_RESPONSE"
-    message = "The response could not be serialized"
-
-
-class TooManyInFlight(EventError):
-    """What the caller sees when its connection already has as many events being
-    handled as it may (``EVENTS_SOCKET_MAX_IN_FLIGHT``); the event did not run.
-    """
-
-    code = "TOO_MANY_IN_FLIGHT"
-    message = "Too many events in flight on this connection: wait for answers, then retry"
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(parameters={"max": limit})
 
 
 class Reply(NamedTuple):
@@ -499,6 +477,22 @@ def _check_output(spec: HandlerSpec, dumped: Any) -> None:
     try:
         spec.output.check(dumped, output=True)
     except PayloadValidationError as exc:
-        raise InvalidResponse(
+        raise InvalidOutput(
             f"the result of {spec.qualname} does not match {spec.output.name}: {exc.errors}"
         ) from None
+
+
+def __getattr__(name: str) -> Any:
+    """``InvalidResponse``, the old name of :class:`~flask_events.errors.InvalidOutput`,
+    kept importable from here; it warns ``DeprecationWarning``.
+    """
+    if name == "InvalidResponse":
+        warnings.warn(
+            "flask_events.dispatch.InvalidResponse is deprecated: use "
+            "flask_events.errors.InvalidOutput (flask_events.InvalidResponse is the "
+            "client's exception)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return InvalidOutput
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,6 +1,8 @@
 """Exceptions: the typed protocol errors handlers raise, and usage errors.
 
-Every exception of this package derives from :class:`EventsError`.
+Every exception of this package derives from :class:`EventsError` and is defined
+here, or, for the client's, in ``flask_events.client_errors``: one place to read
+every failure.
 
 A handler raises an :class:`EventError` subclass to answer with a typed error event
 ``<name>:<type>`` (PROTOCOL §2) whose payload is
@@ -30,13 +32,19 @@ __all__ = [
     "Expired",
     "Forbidden",
     "Gone",
+    "InvalidOutput",
+    "InvalidPayload",
     "MissingDependency",
     "NotFound",
+    "PayloadValidationError",
     "PushFailed",
     "RedactedError",
     "ResourceDenied",
+    "TooManyInFlight",
     "Unauthorized",
+    "UnhandledError",
     "Unprocessable",
+    "UnserializableResponse",
     "UserDenied",
 ]
 
@@ -299,6 +307,69 @@ class BadProtocol(EventError):
 def _readable_id(raw: Optional[Mapping[str, Any]], key: str) -> Optional[str]:
     value = raw.get(key) if raw is not None else None
     return value if isinstance(value, str) and value else None
+
+
+class InvalidPayload(BadRequest):
+    """The payload does not match the handler's input schema
+    (``<name>:badRequest``, code ``INVALID_PAYLOAD``, parameters
+    ``{"errors": {...}}``: the field errors).
+    """
+
+    code = "INVALID_PAYLOAD"
+    message = "The payload does not match the event's schema"
+
+
+class UnhandledError(EventError):
+    """What the caller sees when a handler raised an unexpected exception
+    (``<name>:error``, code ``UNHANDLED_ERROR``, no exception text).
+    """
+
+    code = "UNHANDLED_ERROR"
+    message = "An unexpected error occurred while handling the event"
+
+
+class UnserializableResponse(EventError):
+    """What the caller sees when the response could not be encoded as JSON
+    (``<name>:error``, code ``UNSERIALIZABLE_RESPONSE``; HTTP status 500).
+    """
+
+    code = "UNSERIALIZABLE_RESPONSE"
+    message = "The response could not be serialized"
+
+
+class TooManyInFlight(EventError):
+    """What the caller sees when its connection already has as many events being
+    handled as it may (``EVENTS_SOCKET_MAX_IN_FLIGHT``); the event did not run
+    (``<name>:error``, code ``TOO_MANY_IN_FLIGHT``, parameters ``{"max": N}``).
+    """
+
+    code = "TOO_MANY_IN_FLIGHT"
+    message = "Too many events in flight on this connection: wait for answers, then retry"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(parameters={"max": limit})
+
+
+class InvalidOutput(EventsError):
+    """A handler's result does not match its output schema (checked with
+    ``EVENTS_VALIDATE_OUTPUT``, by default in debug and testing).
+
+    Not an :class:`EventError`: it is a server bug, answered ``<name>:error``
+    (``UNHANDLED_ERROR``), or propagated where handlers' exceptions are. It was
+    ``flask_events.dispatch.InvalidResponse``, still importable there (deprecated):
+    that name is now only the client's :class:`~flask_events.InvalidResponse`.
+    """
+
+
+class PayloadValidationError(EventsError, ValueError):
+    """A value did not match a schema (:meth:`PayloadSchema.load
+    <flask_events.schemas.PayloadSchema.load>`, ``check``); :attr:`errors` holds the
+    field errors. Also a ``ValueError``.
+    """
+
+    def __init__(self, errors: dict[str, Any]) -> None:
+        super().__init__(f"invalid payload: {errors}")
+        self.errors = errors
 
 
 class MissingDependency(EventsError, ImportError):

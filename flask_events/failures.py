@@ -21,6 +21,7 @@ from .errors import (
     Gone,
     NotFound,
     Unauthorized,
+    UnhandledError,
     Unprocessable,
 )
 from .event import Event, error_response_event
@@ -172,13 +173,6 @@ def log_failure(what: str, request: Event, error: BaseException) -> None:
     )
     record.exc_text = scrubbed_traceback(error, secret_forms(request.auth))
     logger.handle(record)
-
-
-class UnhandledError(EventError):
-    """What the caller sees when a handler raised an unexpected exception."""
-
-    code = "UNHANDLED_ERROR"
-    message = "An unexpected error occurred while handling the event"
 
 
 def answer(

@@ -15,21 +15,13 @@ import marshmallow as ma
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from .errors import MissingDependency
+from .errors import MissingDependency, PayloadValidationError
 from .extras import require
 
 __all__ = ["PayloadSchema", "PayloadValidationError", "adapt"]
 
 #: ``{field path: [messages]}``, nested for nested fields (marshmallow's shape).
 FieldErrors = dict[str, Any]
-
-
-class PayloadValidationError(ValueError):
-    """A value did not match a schema; :attr:`errors` holds the field errors."""
-
-    def __init__(self, errors: FieldErrors) -> None:
-        super().__init__(f"invalid payload: {errors}")
-        self.errors = errors
 
 
 class PayloadSchema:

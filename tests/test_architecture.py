@@ -11,6 +11,7 @@ methods.
 from __future__ import annotations
 
 import ast
+import importlib
 from pathlib import Path
 from typing import Optional
 
@@ -305,3 +306,74 @@ def test_the_fast_path_propagates_as_the_pipeline() -> None:
     with event_finished.connected_to(lambda s, **kw: None, sender):
         with pytest.raises(LookupError, match="a bug"):
             dispatcher.run(spec, request, sender, "direct")
+
+
+def _package_exceptions() -> list[type[BaseException]]:
+    """Every exception class defined in the package (each module imported)."""
+    found = []
+    for name in sorted(MODULES):
+        module = importlib.import_module(name)
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, BaseException)
+                and value.__module__ == name
+            ):
+                found.append(value)
+    return found
+
+
+def test_every_exception_of_the_package_is_an_events_error() -> None:
+    exceptions = _package_exceptions()
+    assert flask_events.errors.InvalidOutput in exceptions  # the check sees them
+    assert [e for e in exceptions if not issubclass(e, flask_events.EventsError)] == []
+
+
+def test_every_public_exception_lives_in_an_errors_module() -> None:
+    """In ``errors.py``, or ``client_errors.py`` for the client's; a private one (such
+    as the WebSocket connection's ``_Closed``) may stay with the code that uses it.
+    """
+    misplaced = [
+        f"{e.__module__}.{e.__qualname__}"
+        for e in _package_exceptions()
+        if e.__module__ not in ERRORS_MODULES and not e.__name__.startswith("_")
+    ]
+    assert misplaced == []
+
+
+def test_no_two_exceptions_share_a_name() -> None:
+    names = [e.__name__ for e in _package_exceptions()]
+    assert sorted(n for n in set(names) if names.count(n) > 1) == []
+
+
+def test_old_homes_of_the_moved_exceptions_still_import() -> None:
+    from flask_events import dispatch, failures, schemas
+
+    errors = flask_events.errors
+    assert dispatch.InvalidPayload is errors.InvalidPayload
+    assert dispatch.UnserializableResponse is errors.UnserializableResponse
+    assert dispatch.TooManyInFlight is errors.TooManyInFlight
+    assert failures.UnhandledError is errors.UnhandledError
+    assert schemas.PayloadValidationError is errors.PayloadValidationError
+    assert issubclass(errors.PayloadValidationError, ValueError)  # ``except ValueError``
+
+
+def test_dispatch_invalid_response_is_a_deprecated_alias_of_invalid_output() -> None:
+    from flask_events import dispatch
+
+    with pytest.warns(DeprecationWarning, match="InvalidOutput"):
+        alias = dispatch.InvalidResponse
+    assert alias is flask_events.errors.InvalidOutput
+    assert flask_events.InvalidResponse is not alias  # the client's
+
+
+def test_async_events_client_outside_a_loop_raises_an_events_error() -> None:
+    from flask import Flask
+
+    from flask_events.client_services import async_events_client
+
+    app = Flask(__name__)
+    app.config["EVENTS_SERVICES"] = {"other": {"url": "http://127.0.0.1:9/events/"}}
+    with pytest.raises(flask_events.EventsError, match="running event loop") as info:
+        async_events_client("other", app)
+    assert isinstance(info.value, RuntimeError)

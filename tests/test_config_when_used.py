@@ -27,7 +27,7 @@ from flask_events import Event, EventsBlueprint, random_id
 from flask_events.blueprint import DEFAULT_CONFIG
 from flask_events.codec import dumps
 from flask_events.config import APP_WIDE
-from flask_events.dispatch import InvalidResponse
+from flask_events.errors import InvalidOutput
 from flask_events.transports.websocket import UNLIMITED_THREADS
 
 from .servers import dripping_redis, serve_in_thread
@@ -157,12 +157,12 @@ def validate_output(app: Flask, probe: SimpleNamespace) -> None:
 
 
 def propagate_exceptions(app: Flask, probe: SimpleNamespace) -> None:
-    app.config["EVENTS_VALIDATE_OUTPUT"] = True  # bad:output raises InvalidResponse
+    app.config["EVENTS_VALIDATE_OUTPUT"] = True  # bad:output raises InvalidOutput
     assert post(app, envelope("bad:output"))[1]["name"] == "bad:output:error"
     app.config["EVENTS_PROPAGATE_EXCEPTIONS"] = True  # out of the view: Flask's 500
     assert app.test_client().post("/events", data=dumps(envelope("bad:output"))).status_code == 500
     app.testing = True  # which the test client raises
-    with pytest.raises(InvalidResponse):
+    with pytest.raises(InvalidOutput):
         post(app, envelope("bad:output"))
 
 

@@ -10,7 +10,7 @@ from marshmallow import Schema, fields, validate
 
 from flask_events import EventsBlueprint, ExampleError
 from flask_events.codec import dumps
-from flask_events.dispatch import InvalidResponse
+from flask_events.errors import InvalidOutput
 
 from .conftest import envelope
 
@@ -103,7 +103,7 @@ def test_output_is_dumped_through_the_schema(events):
 
 def test_output_mismatch_is_loud_in_testing(events, caplog):
     events.add("user:get", 1, lambda event: {"name": "no id"}, output=UserOut)
-    with pytest.raises(InvalidResponse, match="does not match UserOut"):  # propagated
+    with pytest.raises(InvalidOutput, match="does not match UserOut"):  # propagated
         send(make_app(events, TESTING=True), "user:get", {})
     with caplog.at_level(logging.ERROR, logger="flask_events"):
         body = send(

@@ -14,7 +14,8 @@ import threading
 from typing import Any, Optional
 
 from ..config import setting
-from ..dispatch import Dispatcher, Reply, TooManyInFlight
+from ..dispatch import Dispatcher, Reply
+from ..errors import TooManyInFlight
 
 __all__ = ["InFlight", "admit", "handle", "handle_limited"]
 

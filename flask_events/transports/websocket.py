@@ -27,7 +27,7 @@ from simple_websocket import ConnectionClosed, Server
 from wsproto.utilities import LocalProtocolError  # simple-websocket's protocol engine
 
 from ..config import setting
-from ..errors import BadProtocol
+from ..errors import BadProtocol, EventsError
 from .limits import InFlight, admit, handle
 
 if TYPE_CHECKING:
@@ -123,7 +123,7 @@ class ArrivalEvent(threading.Event):
             hook()
 
 
-class _Closed(Exception):
+class _Closed(EventsError):
     """The connection is closed: stop reading."""
 
 
