@@ -27,8 +27,6 @@ FieldErrors = dict[str, Any]
 class PayloadSchema:
     """One schema, whatever library it comes from."""
 
-    #: The schema as the handler author declared it.
-    source: Any
     #: A name for documentation (the class name).
     name: str
 
@@ -60,7 +58,6 @@ class MarshmallowSchema(PayloadSchema):
     """A marshmallow ``Schema`` class or instance."""
 
     def __init__(self, schema: ma.Schema | type[ma.Schema]) -> None:
-        self.source = schema
         self.schema = schema() if isinstance(schema, type) else schema
         self.name = type(self.schema).__name__
 
@@ -68,10 +65,7 @@ class MarshmallowSchema(PayloadSchema):
         try:
             return self.schema.load(value)
         except ma.ValidationError as exc:
-            messages = (
-                exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-            )
-            raise PayloadValidationError(messages) from None
+            raise _field_errors(exc) from None
 
     def dump(self, value: Any) -> Any:
         return self.schema.dump(value)
@@ -85,10 +79,7 @@ class MarshmallowSchema(PayloadSchema):
         try:
             self.schema.load(data, unknown=ma.INCLUDE, partial=load_only)
         except ma.ValidationError as exc:
-            messages = (
-                exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
-            )
-            raise PayloadValidationError(messages) from None
+            raise _field_errors(exc) from None
 
     def json_schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = _inline_converter().schema2jsonschema(self.schema)
@@ -96,6 +87,7 @@ class MarshmallowSchema(PayloadSchema):
 
 
 def _field_errors(exc: ma.ValidationError) -> PayloadValidationError:
+    """marshmallow's messages as the error (a bare list is the ``_schema`` field's)."""
     messages = exc.messages
     return PayloadValidationError(
         messages if isinstance(messages, dict) else {"_schema": messages}
@@ -106,7 +98,6 @@ class PydanticSchema(PayloadSchema):
     """A pydantic (v2) model class."""
 
     def __init__(self, model: type[Any]) -> None:
-        self.source = model
         self.model = model
         self.name = model.__name__
 
