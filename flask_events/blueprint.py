@@ -6,13 +6,13 @@ import functools
 import os
 from typing import Any, Callable, Optional, Type, TypeVar, Union
 
-from flask import Blueprint as FlaskBlueprint
 from flask import Flask, Response, current_app, has_app_context, jsonify, render_template, url_for
 from flask.blueprints import BlueprintSetupState
 from flask_smorest import Blueprint as SmorestBlueprint
 
 from . import docs
 from .batch import BatchHandler, BatchPayload
+from .cli import events_cli
 from .config import DEFAULT_CONFIG, DEFAULT_PREFIX, setting, settings_of
 from .dispatch import Dispatcher
 from .errors import EventsError
@@ -20,6 +20,7 @@ from .event import Event
 from .failures import qualname
 from .http import events_view_for
 from .registry import HandlerSpec, Registry
+from .smorest import add_undocumented_rule, set_operation
 from .state import (
     EventsState,
     attached_state,
@@ -101,21 +102,20 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         self.add_url_rule(events_rule, "events", events_view, methods=["POST"])
         if events_rule != "/":
             # The trailing-slash twin is served directly, kept out of the OpenAPI spec.
-            FlaskBlueprint.add_url_rule(
+            add_undocumented_rule(
                 self, events_rule + "/", "events_slash", events_view, methods=["POST"]
             )
         if doc_url is not None:
             base = doc_url.rstrip("/")
-            FlaskBlueprint.add_url_rule(self, doc_url, "doc", self._doc_view)
-            FlaskBlueprint.add_url_rule(self, base + ".json", "doc_json", self._doc_json_view)
-            FlaskBlueprint.add_url_rule(
+            add_undocumented_rule(self, doc_url, "doc", self._doc_view)
+            add_undocumented_rule(self, base + ".json", "doc_json", self._doc_json_view)
+            add_undocumented_rule(
                 self, base.rsplit("/", 1)[0] + "/openapi.json", "openapi", self._openapi_view
             )
         self.websocket_url = websocket_url
         if websocket_url is not None:
-            # Flask's own add_url_rule: flask-smorest's would put it in an Api's spec.
             websocket_view = websocket_view_for(self.dispatcher)
-            FlaskBlueprint.add_url_rule(
+            add_undocumented_rule(
                 self, websocket_url, "events_websocket", websocket_view, websocket=True
             )
         self.record(self._on_register)
@@ -384,14 +384,12 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         check_collisions(app, name, urls)
         registered[name] = EventsState(self, name, {rule.endpoint: rule.rule for rule in urls})
         if "events" not in app.cli.commands:
-            from .cli import events_cli
-
             app.cli.add_command(events_cli)
 
     def register_views_in_doc(self, api: Any, app: Flask, spec: Any, **kwargs: Any) -> None:
         """Describe every event in the OpenAPI document of a flask-smorest ``Api``."""
         operation = docs.events_operation(self.registry, spec)
-        self._docs["events"]["post"]["manual_doc"] = operation
+        set_operation(self, "events", "post", operation)
         super().register_views_in_doc(api, app, spec, **kwargs)
 
     # -- documentation views ---------------------------------------------------------

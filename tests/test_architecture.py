@@ -377,3 +377,17 @@ def test_async_events_client_outside_a_loop_raises_an_events_error() -> None:
     with pytest.raises(flask_events.EventsError, match="running event loop") as info:
         async_events_client("other", app)
     assert isinstance(info.value, RuntimeError)
+
+
+def test_flask_smorest_is_reached_past_its_api_only_in_smorest_py() -> None:
+    """Flask's own ``add_url_rule`` on a flask-smorest blueprint, and its private
+    ``_docs``, are used in ``flask_events/smorest.py`` only.
+    """
+    found = [
+        f"{name}: {marker}"
+        for name, path in MODULES.items()
+        if name != "flask_events.smorest"
+        for marker in ("FlaskBlueprint.add_url_rule", "_docs[", "manual_doc")
+        if marker in path.read_text(encoding="utf-8")
+    ]
+    assert found == []
