@@ -130,14 +130,34 @@ class _Closed(EventsError):
 class _Connection:
     """One WebSocket connection: its reader, its events in flight, its pool.
 
-    Leader/follower: at most one thread reads at a time, and it handles what it reads
-    itself (no hand-off on the way in). Before handling, it admits any messages that
-    are already waiting and starts a thread for each; while it handles, a message that
-    arrives summons another thread to read, so a slow event never holds up the
-    others. When nothing arrives, no other thread is woken, and a client that waits
-    for each answer is served by the connection's own thread, as by a plain loop.
-    With one event in flight allowed, the connection's own thread reads and handles,
-    one event at a time, in order.
+    Design (leader/follower). Why: bench (e) — a thread per message, or a reader
+    thread handing messages to workers, costs a hand-off per event; here the thread
+    that reads an event handles it. The invariants, each with its test in
+    ``tests/test_websocket_design.py`` (named after it):
+
+    1. *One reader*: at most one thread waits in ``ws.receive()`` at a time; the
+       ``_reader`` flag, under ``_lock``, says whether a thread reads or is about to
+       (set before the arrival hook is installed). Only :meth:`_start_waiting` polls
+       besides (``timeout=0``, it never waits).
+    2. *The reader handles what it reads*: no hand-off on the way in. Before handling,
+       it admits the messages already waiting, each started in a pool thread; a lone
+       event is read and handled by the connection's own thread, which starts no
+       other (as a plain loop would).
+    3. *Only handlers block, and never the reading*: while the reader handles, a
+       message that arrives (:class:`ArrivalEvent`'s hook) summons one pool thread to
+       read, so a slow or blocked handler never holds up the others. Answers are
+       sent under ``_send_lock``, one whole message each (tested by
+       ``test_many_events_in_flight_on_one_connection_each_answered_once``).
+    4. *Close drains*: when the connection closes (the client, a message over the
+       limit: 1009, or an exception escaping an event: 1011), the view returns only
+       once the events in flight are done (the pool is shut down with
+       ``wait=True``); their answers are dropped, and the first exception is raised
+       or logged after them (``test_a_websocket_handlers_exception_propagates_out_of_the_view``).
+    5. *In order with one in flight*: with ``EVENTS_SOCKET_MAX_IN_FLIGHT = 1`` there
+       is no pool: the connection's own thread reads and handles one event at a
+       time, and answers in arrival order. Past any other limit an event is answered
+       ``TOO_MANY_IN_FLIGHT`` at once and not run
+       (``test_websocket_events_in_flight_are_capped_per_connection``).
     """
 
     def __init__(self, ws: Server, dispatcher: Dispatcher, app: Any) -> None:
@@ -181,9 +201,9 @@ class _Connection:
         threads = UNLIMITED_THREADS - 1 if limit is None else limit + 2
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="flask-events-ws")
         try:
-            self.ws.event.on_set = self._summon_reader
             with self._lock:
-                self._reader = True
+                self._reader = True  # before the hook: it must not summon a second reader
+            self.ws.event.on_set = self._summon_reader
             self._work(None)  # this thread reads first, and waits once another does
             self._closed.wait()
         finally:
