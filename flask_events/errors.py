@@ -378,7 +378,7 @@ class MissingDependency(EventsError, ImportError):
     Raised when the feature is set up (``EventsMetrics(app)``, ``EventsTracing(app)``,
     ``EventPusher(...)``, ``attach_socketio(...)``, a handler declared with a
     pydantic model), never when :mod:`flask_events` is imported. The message says
-    what to install, e.g. ``pip install 'flask-events[prometheus]'``.
+    what to install, e.g. ``pip install 'Flask-Events-Protocol[prometheus]'``.
 
     :param feature: what needs it (``"EventsMetrics"``).
     :param module: the module that could not be imported (also :attr:`name`, as for
@@ -390,5 +390,5 @@ class MissingDependency(EventsError, ImportError):
     def __init__(self, feature: str, module: str, extra: str, *, reason: str) -> None:
         self.feature = feature
         self.extra = extra
-        self.install = f"pip install 'flask-events[{extra}]'"
+        self.install = f"pip install 'Flask-Events-Protocol[{extra}]'"
         super().__init__(f"{feature} needs {module} ({reason}): {self.install}", name=module)

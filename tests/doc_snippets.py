@@ -78,7 +78,7 @@ def literal_blocks(page: str) -> list[Block]:
 
 #: The blocks of docs/ that no test runs, by page and text, each with the reason.
 NOT_RUN = {
-    ("quickstart.rst", "pip install Flask-Events\n"): "installs from PyPI",
+    ("quickstart.rst", "pip install Flask-Events-Protocol\n"): "installs from PyPI",
     (
         "quickstart.rst",
         "python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]' && "

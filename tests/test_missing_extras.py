@@ -29,7 +29,7 @@ def hide(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
 
 def says_install(extra: str) -> str:
     """The part of the message that says what to install, as a ``match`` pattern."""
-    return rf"pip install 'flask-events\[{extra}\]'"
+    return rf"pip install 'Flask-Events-Protocol\[{extra}\]'"
 
 
 class Item(pydantic.BaseModel):
@@ -46,7 +46,7 @@ def test_missing_extras_the_error_is_an_events_error_and_an_import_error(monkeyp
     error = caught.value
     assert isinstance(error, EventsError) and isinstance(error, ImportError)
     assert error.name == "prometheus_client" and error.extra == "prometheus"
-    assert error.install == "pip install 'flask-events[prometheus]'"
+    assert error.install == "pip install 'Flask-Events-Protocol[prometheus]'"
     assert str(error).startswith("EventsMetrics needs prometheus_client (")
     assert isinstance(error.__cause__, ImportError)
 

@@ -146,5 +146,5 @@ def test_push_without_an_attached_socketio_is_an_error():
 def test_attach_without_flask_socketio_names_the_extra(monkeypatch):
     events = make_events()
     monkeypatch.setitem(__import__("sys").modules, "flask_socketio", None)
-    with pytest.raises(ImportError, match=r"pip install 'flask-events\[socketio\]'"):
+    with pytest.raises(ImportError, match=r"pip install 'Flask-Events-Protocol\[socketio\]'"):
         events.attach_socketio(object())

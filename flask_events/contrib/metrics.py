@@ -1,4 +1,6 @@
-"""Prometheus metrics from the tracker signals (``pip install 'flask-events[prometheus]'``).
+"""Prometheus metrics from the tracker signals.
+
+Needs the ``prometheus`` extra: ``pip install 'Flask-Events-Protocol[prometheus]'``.
 
 ::
 

@@ -1,4 +1,7 @@
-"""OpenTelemetry traces from the tracker signals (``pip install 'flask-events[opentelemetry]'``).
+"""OpenTelemetry traces from the tracker signals.
+
+Needs the ``opentelemetry`` extra:
+``pip install 'Flask-Events-Protocol[opentelemetry]'``.
 
 ::
 
