@@ -13,7 +13,8 @@ import time
 
 import marshmallow as ma
 
-from flask_events import Dispatcher, Registry
+from flask_events.dispatch import Dispatcher
+from flask_events.registry import Registry
 from flask_events.signals import event_finished
 
 

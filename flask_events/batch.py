@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import time
+import warnings
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, NamedTuple, Optional, Union
@@ -45,7 +46,7 @@ from .redaction import detached
 from .registry import HandlerSpec
 from .signals import error_noticed, event_error_noticed, send
 
-__all__ = ["BatchHandler", "BatchPayload", "EnvelopeSchema"]
+__all__ = ["BatchHandler", "BatchPayload"]
 
 logger = logging.getLogger("flask_events")
 
@@ -61,19 +62,6 @@ class BatchPayload(ma.Schema):
         required=True,
         metadata={"description": "the sub-events: full event envelopes"},
     )
-
-
-class EnvelopeSchema(ma.Schema):
-    """An event envelope (PROTOCOL §1), for documentation."""
-
-    name = ma.fields.String(required=True)
-    version = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1))
-    id = ma.fields.String(required=True)
-    flowId = ma.fields.String(required=True)
-    payload = ma.fields.Raw(required=True, allow_none=True)
-    identity = ma.fields.Dict()
-    auth = ma.fields.Dict()
-    metadata = ma.fields.Dict()
 
 
 def _nested_batch() -> BadRequest:
@@ -309,3 +297,19 @@ class BatchHandler:
             if isinstance(result, Raised):
                 raise result.error
         return results
+
+
+def __getattr__(name: str) -> Any:
+    """``EnvelopeSchema``, which moved to :mod:`flask_events.docs` (its only user),
+    still importable from here with a ``DeprecationWarning``.
+    """
+    if name == "EnvelopeSchema":
+        warnings.warn(
+            "flask_events.batch.EnvelopeSchema is deprecated: import it from flask_events.docs",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        from .docs import EnvelopeSchema  # not at the top: docs is not part of the core
+
+        return EnvelopeSchema
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -35,7 +35,7 @@ from .client_retries import delivering, endpoint_url, may_retry, retry_delay, sh
 from .codec import dumps
 from .context import _handling
 from .errors import BadProtocol
-from .event import Event, parse_event, random_id
+from .event import Event, JSONObject, parse_event, random_id
 
 __all__ = [
     "AsyncEventsClient",
@@ -51,7 +51,7 @@ __all__ = [
 #: The default ``max_response_size``: 8 MiB.
 DEFAULT_MAX_RESPONSE_SIZE = 8 * 1024 * 1024
 
-JSONObject = dict[str, Any]
+#: One of the three values a context manager's ``__exit__`` receives.
 _ExcInfo = Union[type[BaseException], BaseException, TracebackType, None]
 
 
@@ -311,9 +311,7 @@ class EventsClient(_Common):
     def __enter__(self) -> EventsClient:
         return self
 
-    def __exit__(
-        self, *exc: Union[type[BaseException], BaseException, TracebackType, None]
-    ) -> None:
+    def __exit__(self, *exc: _ExcInfo) -> None:
         self.close()
 
 
@@ -414,9 +412,7 @@ class AsyncEventsClient(_Common):
     async def __aenter__(self) -> AsyncEventsClient:
         return self
 
-    async def __aexit__(
-        self, *exc: Union[type[BaseException], BaseException, TracebackType, None]
-    ) -> None:
+    async def __aexit__(self, *exc: _ExcInfo) -> None:
         await self.aclose()
 
 

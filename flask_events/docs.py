@@ -12,15 +12,36 @@ import re
 from typing import Any, Iterable, Optional
 from urllib.parse import quote
 
+import marshmallow as ma
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from markupsafe import Markup, escape
 
-from .batch import EnvelopeSchema
 from .registry import HandlerSpec, Registry
 from .schemas import MarshmallowSchema, PayloadSchema
 
-__all__ = ["anchor", "batch_example_spec", "catalogue", "events_operation", "openapi_document"]
+__all__ = [
+    "EnvelopeSchema",
+    "anchor",
+    "batch_example_spec",
+    "catalogue",
+    "events_operation",
+    "openapi_document",
+]
+
+
+class EnvelopeSchema(ma.Schema):
+    """An event envelope (PROTOCOL §1), for documentation."""
+
+    name = ma.fields.String(required=True)
+    version = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1))
+    id = ma.fields.String(required=True)
+    flowId = ma.fields.String(required=True)
+    payload = ma.fields.Raw(required=True, allow_none=True)
+    identity = ma.fields.Dict()
+    auth = ma.fields.Dict()
+    metadata = ma.fields.Dict()
+
 
 #: What a batch answers: one response event per sub-event (shown in the docs).
 BATCH_OUTPUT = MarshmallowSchema(EnvelopeSchema(many=True))

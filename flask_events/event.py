@@ -9,6 +9,7 @@ import.
 from __future__ import annotations
 
 import uuid
+import warnings
 from typing import Annotated, Any, Mapping, Optional, Union
 
 import msgspec
@@ -29,6 +30,7 @@ __all__ = [
     "without_auth",
 ]
 
+#: A JSON object as Python has it (``identity``, ``auth``, ``metadata``).
 JSONObject = dict[str, Any]
 # Constraints checked when an envelope is decoded (not when an Event is constructed).
 _NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
@@ -85,10 +87,18 @@ class Event(msgspec.Struct):
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Event:
-        """Validate a decoded envelope and build the event (see :func:`parse_event`).
+        """Validate a decoded envelope and build the event.
+
+        .. deprecated:: 0.1
+           Use :func:`parse_event`, which this calls (it warns ``DeprecationWarning``).
 
         :raises BadProtocol: naming the first missing or mistyped property.
         """
+        warnings.warn(
+            "Event.from_dict is deprecated: use flask_events.parse_event",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return parse_event(raw)
 
     def __repr__(self) -> str:

@@ -9,8 +9,10 @@ receivers should accept ``**extra`` so that arguments added later do not break t
     def count(app, event, response, error, duration, **extra):
         metrics.observe(event.name, response.kind, duration)
 
-Every signal carries ``transport``: ``"http"`` for the HTTP endpoint (later also
-``"websocket"``, ``"socketio"``, ``"batch"``...). A receiver that raises is logged
+Every signal carries ``transport``, the way the event came: ``"http"`` (the HTTP
+endpoint), ``"websocket"`` or ``"socketio"``; the sub-events of a batch carry their
+batch's, or ``"direct"`` when a :class:`~flask_events.batch.BatchHandler` is called
+outside any transport (a unit test). A receiver that raises is logged
 on the ``flask_events`` logger and never changes the response; the other receivers
 still run.
 """

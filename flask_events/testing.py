@@ -24,13 +24,11 @@ from flask.testing import FlaskClient
 
 from .codec import dumps
 from .errors import BadProtocol, EventsError
-from .event import Event, parse_event
+from .event import Event, JSONObject, parse_event
 from .signals import error_noticed, event_error_noticed, event_finished, event_started
 from .state import registrations
 
 __all__ = ["SignalRecorder", "events_url", "post_event", "record_signals"]
-
-JSONObject = dict[str, Any]
 
 
 def events_url(app: Flask, blueprint: Optional[str] = None) -> str:

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from flask_events import Event, EventsBlueprint, NotFound, random_id
+from flask_events import Event, EventsBlueprint, NotFound
+from flask_events.event import random_id
 from flask_events.testing import SignalRecorder, record_signals
 
 # send_event and events_recorder: the flask_events pytest plugin's, as users get them

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_events import random_id
+from flask_events.event import random_id
 
 
 def envelope(name: str = "echo", payload: Any = None, version: int = 1, **extra: Any) -> dict:

@@ -23,11 +23,12 @@ from flask_sock import Sock
 from flask_socketio import SocketIO
 from marshmallow import Schema, fields
 
-from flask_events import Event, EventsBlueprint, random_id
+from flask_events import Event, EventsBlueprint
 from flask_events.blueprint import DEFAULT_CONFIG
 from flask_events.codec import dumps
 from flask_events.config import APP_WIDE
 from flask_events.errors import InvalidOutput
+from flask_events.event import random_id
 from flask_events.transports.websocket import UNLIMITED_THREADS
 
 from .servers import dripping_redis, serve_in_thread

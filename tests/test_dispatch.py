@@ -7,8 +7,10 @@ import logging
 
 import pytest
 
-from flask_events import Dispatcher, Event, EventError, Registry, errors
+from flask_events import Event, EventError, errors, parse_event
 from flask_events.codec import dumps
+from flask_events.dispatch import Dispatcher
+from flask_events.registry import Registry
 
 from .conftest import WIRE_KEYS, envelope
 
@@ -183,7 +185,7 @@ def test_bad_protocol_reply(dispatcher):
 
 
 def test_dispatch_and_encode_are_the_steps_of_handle(dispatcher):
-    request = Event.from_dict(envelope("echo", 1, {"k": 1}))
+    request = parse_event(envelope("echo", 1, {"k": 1}))
     response = dispatcher.dispatch(request, sender=SENDER)
     assert response.name == "echo:response" and response.payload == {"k": 1}
     reply = dispatcher.encode(request, response, sender=SENDER)

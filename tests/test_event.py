@@ -7,17 +7,13 @@ import uuid
 
 import pytest
 
-from flask_events import (
-    BadProtocol,
-    Event,
-    NotFound,
+from flask_events import BadProtocol, Event, NotFound, parse_event, redirect_event
+from flask_events.event import (
     bad_protocol_event,
     error_event,
     error_response_event,
     event_not_found_event,
-    parse_event,
     random_id,
-    redirect_event,
     response_event,
 )
 from flask_events.codec import dumps
@@ -234,7 +230,7 @@ def test_events_compare_by_value_and_not_with_other_types():
     assert a == Event("x", 1, "i", "f", {"p": 1})
     assert a != Event("x", 1, "i", "f", {"p": 2})
     assert a != ("x", 1, "i", "f", {"p": 1})
-    assert Event.from_dict(a.to_dict()) == a
+    assert parse_event(a.to_dict()) == a
 
 
 def test_parse_event_refuses_nesting_deeper_than_max_depth():

@@ -27,8 +27,8 @@ from flask_events import (
     EventsBlueprint,
     current_event,
     current_handling,
-    random_id,
 )
+from flask_events.event import random_id
 from flask_events.codec import dumps
 from flask_events.signals import event_error_noticed, event_finished, event_started
 

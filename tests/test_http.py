@@ -10,8 +10,9 @@ import pytest
 from flask import Flask
 from flask_smorest import Api
 
-from flask_events import Event, EventsBlueprint, random_id
+from flask_events import Event, EventsBlueprint
 from flask_events.codec import dumps
+from flask_events.event import random_id
 
 from .conftest import GO_MOCK_EVENT, WIRE_KEYS, envelope, make_blueprint
 

@@ -113,7 +113,8 @@ def test_declarations_before_any_event_are_fine_on_any_number_of_apps():
 
 
 def test_the_dispatcher_used_directly_keeps_taking_handlers():
-    from flask_events import Dispatcher, Registry
+    from flask_events.dispatch import Dispatcher
+    from flask_events.registry import Registry
 
     registry = Registry()
     registry.add("a", 1, lambda event: 1)

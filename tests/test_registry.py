@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from flask_events import DuplicateHandlerError, EventsBlueprint, Registry
+from flask_events import DuplicateHandlerError, EventsBlueprint
+from flask_events.registry import Registry
 
 
 def mock_handler(event):

@@ -22,8 +22,9 @@ import socketio
 import websocket  # websocket-client
 from flask import Flask
 
-from flask_events import EventsBlueprint, random_id
+from flask_events import EventsBlueprint
 from flask_events.coroutines import run
+from flask_events.event import random_id
 
 from .servers import flask_server, serve_in_thread
 
