@@ -7,8 +7,8 @@ handlers on the batch's own threads, at most ``batch_max_workers`` of them (each
 sub-event in a copy of the caller's context, so Flask's request context is there),
 ``async def`` handlers concurrently on one event loop. The cap is per batch: one
 client's big batch never makes another's wait. Every sub-event, parallel or not, runs
-isolated (see :meth:`~flask_events.Dispatcher.run`): in an app context of its own. A
-batch has a time budget (``batch_timeout``): sub-events not started when it runs out
+isolated (see :meth:`~flask_events.dispatch.Dispatcher.run`): in an app context of its
+own. A batch has a time budget (``batch_timeout``): sub-events not started when it runs out
 are answered ``BATCH_TIMEOUT`` in their slots without running. A sub-event whose
 response cannot be encoded as JSON (even by the app's JSON provider) is answered
 ``UNSERIALIZABLE_RESPONSE`` in its slot; the other slots keep their answers. A
@@ -98,8 +98,8 @@ class Budget(NamedTuple):
 class BatchHandler:
     """The handler of a batch event; register it with ``EventsBlueprint.add_batch``.
 
-    :param dispatcher: the :class:`~flask_events.Dispatcher` that runs the sub-events
-        (and whose ``settings`` give the limits).
+    :param dispatcher: the :class:`~flask_events.dispatch.Dispatcher` that runs the
+        sub-events (and whose ``settings`` give the limits).
     """
 
     def __init__(self, dispatcher: Dispatcher) -> None:

@@ -1,1 +1,3 @@
-"""Transports other than HTTP: thin adapters over the one :class:`~flask_events.Dispatcher`."""
+"""Transports other than HTTP: thin adapters over the one
+:class:`~flask_events.dispatch.Dispatcher`.
+"""
