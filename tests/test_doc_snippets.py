@@ -96,16 +96,22 @@ def _run(page: str) -> None:
     }
     snippets = [s for s in _runnable(page) if not _is_pytest_module(s.code)]
     assert snippets, f"no runnable snippet found in docs/{page}"
-    for snippet in snippets:
-        code = compile(snippet.code, f"docs/{page}, line {snippet.line}", "exec")
-        before = set(namespace)
-        exec(code, namespace)
-        for name in sorted(set(namespace) - before):
-            if name.startswith("test_") and callable(namespace[name]):
-                fresh = create_app({"TESTING": True})
-                fixtures = {"app": fresh, "client": fresh.test_client()}
-                params = inspect.signature(namespace[name]).parameters
-                namespace[name](**{p: fixtures[p] for p in params})
+    try:
+        for snippet in snippets:
+            code = compile(snippet.code, f"docs/{page}, line {snippet.line}", "exec")
+            before = set(namespace)
+            exec(code, namespace)
+            for name in sorted(set(namespace) - before):
+                if name.startswith("test_") and callable(namespace[name]):
+                    fresh = create_app({"TESTING": True})
+                    fixtures = {"app": fresh, "client": fresh.test_client()}
+                    params = inspect.signature(namespace[name]).parameters
+                    namespace[name](**{p: fixtures[p] for p in params})
+    finally:
+        # a snippet's function refers to the namespace, which refers to it: clearing it
+        # frees them now, and so disconnects the receivers a signals.rst snippet
+        # connected (weakly) to every sender, which would see the next tests' events
+        namespace.clear()
 
 
 def test_every_page_with_python_snippets_is_run():
@@ -136,6 +142,7 @@ def test_python_snippets_of_the_page_run_as_written(page):
 @pytest.mark.parametrize(
     "snippet", PYTEST_SNIPPETS, ids=[f"{s.page}:{s.line}" for s in PYTEST_SNIPPETS]
 )
+@pytest.mark.e2e
 def test_pytest_snippets_pass_under_pytest(snippet, tmp_path):
     """A snippet that is a pytest module (docs/testing.rst's) runs as written in a real
     pytest (a subprocess), alone in its file, with a conftest.py giving the example app
@@ -174,6 +181,7 @@ def test_the_docs_show_flask_commands():
 @pytest.mark.parametrize(
     "page, line, command, shown", FLASK_COMMANDS, ids=[f"{c[0]}:{c[1]}" for c in FLASK_COMMANDS]
 )
+@pytest.mark.e2e
 def test_flask_commands_of_the_docs_run_as_written(page, line, command, shown, tmp_path):
     """Every ``$ flask ...`` line of docs/ runs as a real command, from an empty
     directory where ``example_app`` imports: it exits 0 (or the status a ``# exits N``
