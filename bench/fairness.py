@@ -1,9 +1,9 @@
 """Fairness between clients' batches, measured against a real gunicorn server.
 
-    python bench/fairness.py                  # the issue's figures at half the times
-    python bench/fairness.py --scale 1        # the issue's own times (about a minute
+    python -m bench.fairness                  # the issue's figures at half the times
+    python -m bench.fairness --scale 1        # the issue's own times (about a minute
                                               # on the old code, seconds on the new)
-    python bench/fairness.py --code /other/checkout   # serve another checkout's package
+    python -m bench.fairness --code /other/checkout   # serve another checkout's package
 
 The server is gunicorn (gthread, 1 worker, 16 threads) serving this file's ``app``;
 every handler time below is multiplied by ``--scale``. Three scenarios:
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import threading
 import time
 import uuid
@@ -152,9 +151,7 @@ def main() -> None:
     args = parser.parse_args()
     timeout = args.timeout if args.timeout is not None else 2 * args.scale
 
-    sys.path[:0] = [str(HERE.parent), str(HERE)]  # tests.servers, run (the client side)
-    from run import gunicorn_command
-
+    from bench.run import gunicorn_command
     from tests.servers import free_port, serve
 
     port = free_port()

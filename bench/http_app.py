@@ -10,9 +10,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bare import answer, decode, encode
 from flask import Flask, request
 
+from bench.bare import answer, decode, encode
 from flask_events import Event, EventsBlueprint
 
 events = EventsBlueprint("events", __name__)

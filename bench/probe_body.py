@@ -1,7 +1,7 @@
 """Probe how the events endpoint answers request bodies that cannot be read.
 
-    python bench/probe_body.py                    # this checkout
-    python bench/probe_body.py --root /work/old   # another checkout (needs tests/body_app.py)
+    python -m bench.probe_body                    # this checkout
+    python -m bench.probe_body --root /work/old   # another checkout (needs tests/body_app.py)
 
 Serves ``tests/body_app.py`` (limit 4096 bytes) under gunicorn gthread, gunicorn sync
 and the werkzeug dev server, sends each malformed body below on a raw socket and
@@ -16,15 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import socket
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+from tests.servers import ROOT, logged_server, raw_exchange
 
-from tests.servers import ROOT, logged_server, raw_exchange  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 BODY = json.dumps(
     {"name": "echo", "version": 1, "id": "i-1", "flowId": "f-1", "payload": {"a": 1}}

@@ -16,8 +16,8 @@ or a cron job would), a numbered event every ``--interval`` seconds. Reported:
 Run from the repository root (``--code DIR`` measures another checkout's package, e.g.
 the code before a change)::
 
-    .venv/bin/python bench/push_outage.py
-    .venv/bin/python bench/push_outage.py --code /work/before
+    .venv/bin/python -m bench.push_outage
+    .venv/bin/python -m bench.push_outage --code /work/before
 
 Bounded: about ``down + back`` seconds plus the hung pushes (at most ~25 s each
 before the fix, about ``EVENTS_PUSH_TIMEOUT`` after).
@@ -32,10 +32,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from tests.servers import controlled_redis, free_port, serve
 
-from tests.servers import controlled_redis, free_port, serve  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 NS = "/events"
 USER = 9

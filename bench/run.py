@@ -1,15 +1,27 @@
 """Flask-Events benchmarks: each figure is a ratio against a baseline from the same run.
 
-    python bench/run.py                  # everything, writes bench/RESULTS.md
-    python bench/run.py --only core      # one part: core | http
-    python bench/run.py --seconds 10 --rounds 2
+    python -m bench.run                  # everything, writes bench/RESULTS.md
+    python -m bench.run --only core      # one part (repeatable): core | http | batch |
+                                         # parallel | websocket | socketio
+    python -m bench.run --seconds 10 --rounds 2
+
+(from the repository root). The six benchmarks, with their targets in ``TARGETS``:
 
 (a) core: events/s of the transport-free dispatcher (bytes in, bytes out) against a
     bare loop doing only a dict lookup, a handler call, building the response dict
-    and the same JSON library's loads/dumps.
+    and the same JSON library's loads/dumps (msgspec); (a') the same against the bare
+    loop on orjson.
 (b) http: requests/s of ``POST /events`` under gunicorn (2 sync workers) against a
     bare Flask route parsing and echoing the same envelope in the same server, loaded
     by wrk (Debian package ``wrk``) from a separate process; the two are alternated.
+(c) batch: the per-event cost of one batch of 100 trivial events against one single
+    request, both over HTTP to the same server (wrk).
+(d) parallel: a parallel batch of 20 events whose handlers each wait 50 ms against
+    the same batch run in sequence, in-process.
+(e) websocket: sequential round trips over one connection to ``/events/ws`` against
+    a bare flask-sock endpoint answering the same envelope (``bench/socket_app.py``).
+(f) socketio: the same over the ``/events`` Socket.IO namespace against a bare
+    Flask-SocketIO handler.
 """
 
 from __future__ import annotations
@@ -32,12 +44,12 @@ from typing import Any, Callable, Optional
 import msgspec
 import orjson
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE))
+from flask_events import Event
+from flask_events.dispatch import Dispatcher
+from flask_events.registry import Registry
+from tests.servers import free_port, serve
 
-from flask_events import Dispatcher, Event, Registry  # noqa: E402
-from tests.servers import free_port, serve  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 #: The sample envelope of PROTOCOL.md §1 (the Go library's, with identity and auth).
 ENVELOPE = msgspec.json.encode(
@@ -208,14 +220,14 @@ def gunicorn_command(
 
 
 def gunicorn_server(
-    app: str = "http_app:app", options: Optional[list[str]] = None
+    app: str = "bench.http_app:app", options: Optional[list[str]] = None
 ) -> contextlib.AbstractContextManager[str]:
     """An app of ``bench/`` under gunicorn (by default 2 sync workers) on a free
     loopback port (a context manager of its URL).
     """
     port = free_port()
     options = options if options is not None else ["-w", "2", "-k", "sync"]
-    command = gunicorn_command(app, port, options, chdir=HERE)
+    command = gunicorn_command(app, port, options, chdir=HERE.parent)
     return serve(command, port, cwd=HERE.parent)
 
 
@@ -272,8 +284,7 @@ def bench_batch_http(rounds: int, seconds: float, connections: int = 8) -> dict[
 
 def bench_parallel(rounds: int) -> dict[str, float]:
     """A parallel batch of 20 events each waiting 50 ms, against the same batch sequential."""
-    sys.path.insert(0, str(HERE))
-    from http_app import app
+    from bench.http_app import app
 
     wait = {"name": "io:wait", "version": 1, "id": "w", "flowId": "f", "payload": None}
     dispatcher = app.blueprints["events"].dispatcher
@@ -317,7 +328,7 @@ def bench_sockets(rounds: int, seconds: float) -> dict[str, dict[str, float]]:
 
     text = ENVELOPE.decode()
     envelope = msgspec.json.decode(ENVELOPE)
-    with gunicorn_server("socket_app:app", ["-w", "1", "--threads", "8"]) as base:
+    with gunicorn_server("bench.socket_app:app", ["-w", "1", "--threads", "8"]) as base:
         ws_url = base.replace("http://", "ws://")
         ws_ours = websocket.create_connection(ws_url + "/events/ws", timeout=10)
         ws_bare = websocket.create_connection(ws_url + "/bare/ws", timeout=10)
@@ -480,7 +491,7 @@ def main() -> None:
         sockets = bench_sockets(args.rounds, min(args.seconds, 5.0))
         results.update({key: sockets[key] for key in ("websocket", "socketio") if key in parts})
         print("sockets:", sockets, flush=True)
-    command = "python bench/run.py " + " ".join(sys.argv[1:])
+    command = "python -m bench.run " + " ".join(sys.argv[1:])
     text = report(results, command.strip(), args.rounds, args.seconds)
     Path(args.output).write_text(text)
     print(text)

@@ -1,7 +1,7 @@
 """Load and soak: nothing bad in, nothing lost (issue 6). Not part of the test suite.
 
-    python bench/soak.py                      # 60 s load, 5 min soak, 30 s WebSocket
-    python bench/soak.py --load 10 --soak 30 --ws 10    # a quick run
+    python -m bench.soak                      # 60 s load, 5 min soak, 30 s WebSocket
+    python -m bench.soak --load 10 --soak 30 --ws 10    # a quick run
 
 1. Load: gunicorn (2 sync workers), wrk with 64 connections for ``--load`` seconds of
    mixed traffic — valid events, typed and unhandled errors, unknown events, batches
@@ -24,19 +24,15 @@ import json
 import os
 import re
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
+from bench.run import gunicorn_command
+from tests.servers import free_port, serve
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE))
-
-from run import gunicorn_command  # noqa: E402
-
-from tests.servers import free_port, serve  # noqa: E402
 
 BODIES = [
     {"name": "some event", "version": 42, "id": "a", "flowId": "f", "payload": {"x": 1}},
@@ -128,7 +124,9 @@ def gunicorn_pid(port: int) -> int:
 
 def http_part(load: int, soak: int) -> dict[str, dict[str, float]]:
     port = free_port()
-    command = gunicorn_command("http_app:app", port, ["-w", "2", "-k", "sync"], chdir=HERE)
+    command = gunicorn_command(
+        "bench.http_app:app", port, ["-w", "2", "-k", "sync"], chdir=HERE.parent
+    )
     script = lua_script()
     try:
         with serve(command, port, cwd=HERE.parent) as base:
@@ -210,7 +208,7 @@ def report(http: dict, ws: dict, args: argparse.Namespace) -> str:
     lines = ["", "## Load and soak (issue 6)", ""]
     if http:
         lines += [
-            f"Command: `python bench/soak.py --load {args.load} --soak {args.soak} "
+            f"Command: `python -m bench.soak --load {args.load} --soak {args.soak} "
             f"--ws {args.ws} --ws-clients {args.ws_clients} --ws-window {args.ws_window}`  ",
             "Mixed traffic: valid events, unknown events (eventNotFound), bad envelopes, "
             "batches of 10, garbage bodies; gunicorn 2 sync workers, wrk -t2 -c64.",
@@ -234,7 +232,7 @@ def report(http: dict, ws: dict, args: argparse.Namespace) -> str:
         ]
     else:
         lines += [
-            f"Command: `python bench/soak.py --ws-only --ws {args.ws} "
+            f"Command: `python -m bench.soak --ws-only --ws {args.ws} "
             f"--ws-clients {args.ws_clients} --ws-window {args.ws_window}`",
             "",
         ]

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bare import answer, decode, encode
 from flask import Flask
 from flask_sock import Sock
 from flask_socketio import SocketIO
 
+from bench.bare import answer, decode, encode
 from flask_events import Event, EventsBlueprint
 
 events = EventsBlueprint("events", __name__)
