@@ -123,9 +123,8 @@ def test_sub_events_of_a_batch_called_directly_carry_transport_direct() -> None:
         seen.append(transport)
 
     raw = {"name": "echo", "version": 1, "id": "i", "flowId": "f", "payload": {"k": 1}}
+    batch = flask_events.parse_event({**raw, "name": "batch"})
     with event_started.connected_to(started):
-        answers = BatchHandler(Dispatcher(registry))(
-            flask_events.parse_event({**raw, "name": "batch"}), {"events": [raw], "parallel": False}
-        )
+        answers = BatchHandler(Dispatcher(registry))(batch, {"events": [raw], "parallel": False})
     assert [answer.name for answer in answers] == ["echo:response"]
     assert seen == ["direct"]
