@@ -11,7 +11,7 @@ from marshmallow import Schema, fields
 from flask_events import EventsBlueprint, NotFound, current_handling
 from flask_events.codec import dumps
 
-from .conftest import envelope
+from .helpers import envelope
 
 
 class Numbers(Schema):

@@ -226,6 +226,7 @@ EXITING = textwrap.dedent(
 )
 
 
+@pytest.mark.e2e
 def test_async_resources_no_loop_is_left_open_at_exit():
     """The main thread's loop (and the helper threads') are closed as the process
     exits, before the interpreter tears down what they hold.

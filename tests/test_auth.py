@@ -155,6 +155,7 @@ def every_path():
     ]
 
 
+@pytest.mark.e2e
 def test_the_token_is_never_echoed_logged_or_signalled(app, client, caplog):
     answers = []
     sio = app.extensions["test_socketio"].test_client(app, namespace="/events")

@@ -12,7 +12,7 @@ from flask import Flask, current_app, request
 from flask_events import Event, EventsBlueprint, NotFound
 from flask_events.codec import dumps
 
-from .conftest import envelope
+from .helpers import envelope
 
 
 @pytest.fixture

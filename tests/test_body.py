@@ -116,6 +116,7 @@ def test_a_body_of_exactly_its_content_length_is_served(server):
     assert status == b"HTTP/1.1 200 OK" and event["name"] == "echo:response"
 
 
+@pytest.mark.e2e
 def test_a_short_body_reaches_the_client_disconnected_branch_in_process():
     """werkzeug's server in this process (so coverage sees it): its ``LimitedStream``
     raises ``ClientDisconnected`` on the read after the short one.

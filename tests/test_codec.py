@@ -9,7 +9,7 @@ import pytest
 from flask_events import parse_event
 from flask_events.codec import dumps, loads
 
-from .conftest import envelope
+from .helpers import envelope
 
 
 def test_long_digit_strings_do_not_change_values():

@@ -12,7 +12,7 @@ from flask_events.codec import dumps
 from flask_events.dispatch import Dispatcher
 from flask_events.registry import Registry
 
-from .conftest import WIRE_KEYS, envelope
+from .helpers import WIRE_KEYS, envelope
 
 SENDER = object()
 

@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from flask_events import BadProtocol, Event, NotFound, parse_event, redirect_event
+from flask_events.codec import dumps
 from flask_events.event import (
     bad_protocol_event,
     error_event,
@@ -16,9 +17,8 @@ from flask_events.event import (
     random_id,
     response_event,
 )
-from flask_events.codec import dumps
 
-from .conftest import GO_MOCK_EVENT, WIRE_KEYS, envelope
+from .helpers import GO_MOCK_EVENT, WIRE_KEYS, envelope
 
 
 def raw(**changes):

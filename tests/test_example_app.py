@@ -12,7 +12,7 @@ import pytest
 from example_app import create_app
 from flask_events.codec import dumps
 
-from .conftest import envelope
+from .helpers import envelope
 from .servers import flask_server
 
 USER = {"userId": 7}

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from flask_events import EventsBlueprint, parse_event
 from flask_events.codec import dumps
 
-from .conftest import WIRE_KEYS, make_blueprint
+from .helpers import WIRE_KEYS, make_blueprint
 from .servers import flask_server
 
 EXAMPLES = int(os.environ.get("HYPOTHESIS_MAX_EXAMPLES", "60"))

@@ -28,8 +28,8 @@ from flask_events import (
     current_event,
     current_handling,
 )
-from flask_events.event import random_id
 from flask_events.codec import dumps
+from flask_events.event import random_id
 from flask_events.signals import event_error_noticed, event_finished, event_started
 
 from .servers import serve_in_thread

@@ -14,7 +14,7 @@ from flask_events import Event, EventsBlueprint
 from flask_events.codec import dumps
 from flask_events.event import random_id
 
-from .conftest import GO_MOCK_EVENT, WIRE_KEYS, envelope, make_blueprint
+from .helpers import GO_MOCK_EVENT, WIRE_KEYS, envelope, make_blueprint
 
 GO_FLOW_ID = "d00a5c99-ea0e-4b39-bfdc-bf1028a9c95f"
 

@@ -72,6 +72,7 @@ def test_events_services_entry_given_as_a_bare_url_is_a_service_config_error():
         events_client("rates", app)
 
 
+@pytest.mark.e2e
 def test_a_conftest_still_naming_the_old_plugin_module_runs_under_filterwarnings_error(
     tmp_path,
 ):

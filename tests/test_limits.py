@@ -21,10 +21,9 @@ import websocket
 
 from flask_events.codec import dumps
 
-from .conftest import WIRE_KEYS, envelope
+from .clients import SENDERS, websocket_connection
+from .helpers import WIRE_KEYS, envelope
 from .servers import flask_server, free_port, serve_logging_to
-from .test_transports import SENDERS
-from .test_websocket import connect as websocket_connection
 
 pytestmark = pytest.mark.e2e
 

@@ -177,6 +177,7 @@ IMPORTING = textwrap.dedent(
 )
 
 
+@pytest.mark.e2e
 def test_missing_extras_importing_flask_events_needs_no_extra():
     done = subprocess.run(
         [sys.executable, "-c", IMPORTING], capture_output=True, text=True, timeout=120

@@ -14,7 +14,7 @@ from flask_events.contrib.metrics import EventsMetrics
 from flask_events.contrib.tracing import EventsTracing
 from flask_events.testing import post_event
 
-from .conftest import make_blueprint
+from .helpers import make_blueprint
 from .servers import serve_in_thread
 
 TOKEN = "s3cr3t-token-never-in-a-span"
@@ -77,6 +77,7 @@ def test_one_span_per_event(spans):
     assert boom.status.status_code == trace.StatusCode.ERROR
 
 
+@pytest.mark.e2e
 def test_the_span_in_service_b_is_a_child_of_the_span_in_a(spans):
     """Two real servers: A's handler calls B with an EventsClient, which carries the
     trace context in ``metadata.trace``; B's span continues A's trace.

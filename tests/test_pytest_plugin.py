@@ -88,6 +88,7 @@ def test_send_event_without_an_app_fixture_says_what_it_needs(
     result.stdout.no_fnmatch_line("*fixture 'client' not found*")
 
 
+@pytest.mark.e2e
 def test_flask_events_testing_imports_without_pytest() -> None:
     code = textwrap.dedent(
         """

@@ -10,9 +10,11 @@ import sys
 
 import pytest
 
-from .conftest import envelope
+from .clients import http_post as post
+from .clients import socketio_call as call
+from .clients import socketio_client as client
+from .helpers import envelope
 from .servers import ROOT, flask_server, redis_server
-from .test_socketio import call, client, post
 
 pytestmark = pytest.mark.e2e
 

@@ -5,14 +5,12 @@ from __future__ import annotations
 import logging
 
 import pytest
-from flask import Flask
 from marshmallow import Schema, fields, validate
 
 from flask_events import EventsBlueprint, ExampleError
-from flask_events.codec import dumps
 from flask_events.errors import InvalidOutput
 
-from .conftest import envelope
+from .helpers import make_app, send
 
 
 class Address(Schema):
@@ -30,19 +28,6 @@ class UserOut(Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)
     secret = fields.String(load_only=True)
-
-
-def make_app(events: EventsBlueprint, **config) -> Flask:
-    app = Flask(__name__)
-    app.config.update(config)
-    app.register_blueprint(events)
-    return app
-
-
-def send(app, name, payload, version=1):
-    response = app.test_client().post("/events", data=dumps(envelope(name, version, payload)))
-    assert response.status_code == 200
-    return response.json
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 
 from flask_events import EventsBlueprint, ExampleError
 
-from .test_schemas import make_app, send
+from .helpers import make_app, send
 
 pydantic = pytest.importorskip("pydantic")
 

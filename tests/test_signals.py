@@ -11,7 +11,7 @@ from flask_events.codec import dumps
 from flask_events.signals import event_finished, event_started, send
 from flask_events.testing import record_signals
 
-from .conftest import envelope
+from .helpers import envelope
 
 
 def test_success_fires_started_then_finished(app, client, recorder):

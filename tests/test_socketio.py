@@ -2,55 +2,26 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 import queue
-import urllib.request
 
 import pytest
-import socketio
 
 from flask_events.codec import dumps
 
-from .conftest import envelope
+from .clients import NS
+from .clients import http_post as post
+from .clients import socketio_call as call
+from .clients import socketio_client as client
+from .helpers import envelope
 from .servers import flask_server
 
 pytestmark = pytest.mark.e2e
-
-NS = "/events"
 
 
 @pytest.fixture(scope="module")
 def server():
     with flask_server("example_app") as base:
         yield base
-
-
-@contextlib.contextmanager
-def client(base, transport="polling"):
-    """A python-socketio client on the events namespace, with a queue of what it is sent.
-
-    Long-polling by default: the client library takes 3 s to close a WebSocket.
-    """
-    sio = socketio.Client()
-    received: queue.Queue = queue.Queue()
-    sio.on("event", received.put, namespace=NS)
-    sio.connect(base, namespaces=[NS], transports=[transport], wait_timeout=10)
-    sio.received = received
-    try:
-        yield sio
-    finally:
-        sio.disconnect()
-
-
-def call(sio, env):
-    return sio.call("event", env, namespace=NS, timeout=10)
-
-
-def post(base, env):
-    request = urllib.request.Request(f"{base}/events", data=dumps(env), method="POST")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
 
 
 @pytest.mark.parametrize("transport", ["websocket", "polling"])

@@ -11,7 +11,7 @@ from flask_socketio import SocketIO
 from flask_events import Event, EventsBlueprint
 from flask_events.codec import dumps
 
-from .conftest import envelope
+from .helpers import envelope
 
 
 @pytest.fixture

@@ -154,6 +154,7 @@ def wait_for_fds(limit: int, timeout: float = 15.0) -> int:
     return count
 
 
+@pytest.mark.e2e
 def test_websocket_connection_threads_close_their_loops_when_the_connection_ends():
     app = async_app(sleep=0.02)  # events overlap: each connection uses several threads
     with gc_disabled(), serve_in_thread(app) as base:
@@ -211,6 +212,7 @@ def wait_until(condition: Any) -> None:
         time.sleep(0.01)
 
 
+@pytest.mark.e2e
 def test_answers_to_a_closing_websocket_are_dropped_without_a_traceback(caplog):
     """The server closes (1009: a message over the limit) while answers are still
     being sent, and while it reads the client's heartbeats (unsolicited pongs, which

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-import urllib.request
 
 import pytest
-import socketio
 
 from flask_events.codec import dumps
 
-from .conftest import WIRE_KEYS, envelope
+from .clients import SENDERS
+from .helpers import WIRE_KEYS, envelope
 from .servers import flask_server
-from .test_websocket import connect as websocket_connection
 
 pytestmark = pytest.mark.e2e
 
@@ -24,40 +22,6 @@ pytestmark = pytest.mark.e2e
 def server():
     with flask_server("tests.doc_app") as base:
         yield base
-
-
-@contextlib.contextmanager
-def http_sender(base):
-    def send(text: str) -> dict:
-        request = urllib.request.Request(f"{base}/events", data=text.encode(), method="POST")
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read())
-
-    yield send
-
-
-@contextlib.contextmanager
-def websocket_sender(base):
-    with websocket_connection(base) as ws:
-
-        def send(text: str) -> dict:
-            ws.send(text)
-            return json.loads(ws.recv())
-
-        yield send
-
-
-@contextlib.contextmanager
-def socketio_sender(base):
-    sio = socketio.Client()
-    sio.connect(base, namespaces=["/events"], transports=["websocket"], wait_timeout=10)
-    try:
-        yield lambda text: sio.call("event", text, namespace="/events", timeout=10)
-    finally:
-        sio.disconnect()
-
-
-SENDERS = {"http": http_sender, "websocket": websocket_sender, "socketio": socketio_sender}
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import threading
 import urllib.request
@@ -12,7 +11,8 @@ import websocket  # websocket-client
 
 from flask_events.codec import dumps
 
-from .conftest import envelope
+from .clients import websocket_connection as connect
+from .helpers import envelope
 from .servers import flask_server, logged_server
 
 pytestmark = pytest.mark.e2e
@@ -24,16 +24,6 @@ USER = {"userId": 7}
 def server():
     with flask_server("example_app") as base:
         yield base
-
-
-@contextlib.contextmanager
-def connect(server):
-    ws = websocket.create_connection(server.replace("http://", "ws://") + "/events/ws", timeout=10)
-    try:
-        yield ws
-    finally:
-        ws.close()
-        ws.shutdown()  # also after the server closed first
 
 
 def ask(ws, env):
