@@ -51,7 +51,7 @@ from tests.servers import free_port, serve
 
 HERE = Path(__file__).resolve().parent
 
-#: The sample envelope of PROTOCOL.md §1 (the Go library's, with identity and auth).
+#: The sample envelope of docs/protocol.rst#envelope (the Go library's, with identity and auth).
 ENVELOPE = msgspec.json.encode(
     {
         "name": "some event",
@@ -421,7 +421,7 @@ Notes:
   the same machine: the machine is shared, so absolute figures vary from run to run
   by 10% or more; the ratios much less.
 - (a) and (a') time `Dispatcher.handle` (the transport-free core every transport
-  uses) on the PROTOCOL §1 sample envelope, against a bare function that only
+  uses) on the docs/protocol.rst#envelope sample envelope, against a bare function that only
   decodes, looks the handler up, calls it, builds the response dict and encodes.
   They include the nesting check every transport asks for (`max_depth=128`, the
   `EVENTS_MAX_DEPTH` default): about 0.25 µs of the ~2.3 µs per event (the ratio

@@ -31,7 +31,7 @@ __all__ = [
 
 
 class EnvelopeSchema(ma.Schema):
-    """An event envelope (PROTOCOL §1), for documentation."""
+    """An event envelope (docs/protocol.rst#envelope), for documentation."""
 
     name = ma.fields.String(required=True)
     version = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1))

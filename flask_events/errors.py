@@ -5,7 +5,7 @@ here, or, for the client's, in ``flask_events.client_errors``: one place to read
 every failure.
 
 A handler raises an :class:`EventError` subclass to answer with a typed error event
-``<name>:<type>`` (PROTOCOL §2) whose payload is
+``<name>:<type>`` (docs/protocol.rst#outcomes) whose payload is
 ``{"code": ..., "parameters": {...}, "message": ...}``::
 
     from flask_events import NotFound

@@ -2,8 +2,8 @@
 
 :class:`Event` is a ``msgspec.Struct``: a well-formed envelope is decoded, validated
 and built in one pass of compiled code, and encoded the same way. Anything else takes
-a slower path that names exactly what is wrong (PROTOCOL §1). Transport-free: no Flask
-import.
+a slower path that names exactly what is wrong (docs/protocol.rst#envelope).
+Transport-free: no Flask import.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ def random_id() -> str:
 
 
 class Event(msgspec.Struct):
-    """One event envelope (PROTOCOL §1): ``Event(name, version, id, flow_id, payload)``,
+    """One event envelope
+    (docs/protocol.rst#envelope): ``Event(name, version, id, flow_id, payload)``,
     plus ``identity``, ``auth`` and ``metadata`` (empty objects by default).
 
     ``flow_id`` is ``flowId`` on the wire. Use :meth:`new` for an event with fresh
@@ -109,7 +110,7 @@ class Event(msgspec.Struct):
         )
 
     def to_dict(self, *, include_auth: bool = True) -> JSONObject:
-        """The wire form: all eight keys, in the order of PROTOCOL §2.
+        """The wire form: all eight keys, in the order of docs/protocol.rst#responses.
 
         :param include_auth: ``False`` sends ``"auth": {}`` whatever the event holds;
             the server always serializes its answers that way.
@@ -134,7 +135,7 @@ class Event(msgspec.Struct):
 
     @property
     def kind(self) -> str:
-        """How a client classifies this event as a response (PROTOCOL §2).
+        """How a client classifies this event as a response (docs/protocol.rst#responses).
 
         ``"response"``, ``"redirect"``, or the error type (``"notFound"``,
         ``"eventNotFound"``, ``"badProtocol"``...): the text after the last ``:``.
@@ -186,7 +187,7 @@ def parse_event(
         (the envelope itself is level 1); ``None``: only the interpreter's recursion
         limit applies.
     :raises BadProtocol: if the input is not JSON, not an object, nests too deeply,
-        or misses or mistypes a property (PROTOCOL §1).
+        or misses or mistypes a property (docs/protocol.rst#envelope).
     """
     if max_depth is not None and codec.too_deep(data, max_depth):
         raise BadProtocol.unreadable(f"JSON is nested more than {max_depth} levels deep")
@@ -210,7 +211,8 @@ def parse_event(
 
 def _explain(raw: Any) -> Event:
     """The slow path: name the first property that is missing or mistyped — or build
-    the event, when only the leniencies of PROTOCOL §1 were needed (``null`` objects).
+    the event, when only the leniencies of docs/protocol.rst#envelope
+    were needed (``null`` objects).
     """
     if not isinstance(raw, Mapping):
         raise not_an_object(raw)

@@ -38,7 +38,7 @@ ErrorKey = Union[Type[BaseException], int]
 #: Gets the exception; returns (or raises) an ``EventError``, or returns an ``Event``.
 ErrorHandler = Callable[[Exception], Union[EventError, Event]]
 
-#: The HTTP statuses that have an error type of their own (PROTOCOL §2).
+#: The HTTP statuses that have an error type of their own (docs/protocol.rst#outcomes).
 _TYPED: dict[int, type[EventError]] = {
     400: BadRequest,
     401: Unauthorized,

@@ -1,6 +1,6 @@
-"""The HTTP binding (PROTOCOL §2): the view of the events endpoint, and reading a
-request body so that whatever the client or the WSGI server does, the answer is an
-event.
+"""The HTTP binding (docs/protocol.rst#http-binding): the view of the
+events endpoint, and reading a request body so that whatever the client or the WSGI
+server does, the answer is an event.
 """
 
 from __future__ import annotations

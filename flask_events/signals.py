@@ -1,4 +1,4 @@
-"""Tracker hooks (PROTOCOL §4) as blinker signals.
+"""Tracker hooks (docs/protocol.rst#tracker-signals) as blinker signals.
 
 Each signal is sent with the Flask application as sender and keyword arguments only;
 receivers should accept ``**extra`` so that arguments added later do not break them::

@@ -1,4 +1,4 @@
-"""Batch events (PROTOCOL §3): order, isolation, limits, nesting, real parallelism."""
+"""Batch events (docs/protocol.rst#batch): order, isolation, limits, nesting, real parallelism."""
 
 from __future__ import annotations
 

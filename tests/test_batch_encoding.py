@@ -1,4 +1,4 @@
-"""A sub-event whose response cannot be encoded fails in its own slot (PROTOCOL §3).
+"""A sub-event whose response cannot be encoded fails in its own slot (docs/protocol.rst#batch).
 
 The slot is answered ``<name>:error`` (``UNSERIALIZABLE_RESPONSE``) and noticed once;
 the other slots keep their answers and the batch answers 200 (it used to turn the

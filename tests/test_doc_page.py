@@ -1,4 +1,4 @@
-"""GET /doc (PROTOCOL §5)."""
+"""GET /doc (docs/protocol.rst#doc-page)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The envelope (PROTOCOL §1) and the builders (§2), without Flask."""
+"""The envelope (docs/protocol.rst#envelope) and the builders (docs/protocol.rst#outcomes), without Flask."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The HTTP binding (PROTOCOL §2), including the Go library's ServeHTTP tests."""
+"""The HTTP binding (docs/protocol.rst#http-binding), including the Go library's ServeHTTP tests."""
 
 from __future__ import annotations
 

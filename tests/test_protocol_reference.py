@@ -1,0 +1,49 @@
+"""docs/protocol.rst is the only protocol reference: nothing in the repository points
+to a PROTOCOL.md outside it, and every ``docs/protocol.rst#<label>`` the code names is a
+label of that page.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PROTOCOL = ROOT / "docs" / "protocol.rst"
+#: History and measured figures, kept as written (the changelog's released entries).
+HISTORY = {"CHANGES.rst", "bench/RESULTS.md"}
+
+
+def repository_texts():
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.split()
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout")
+    for name in listed:
+        path = ROOT / name
+        if name in HISTORY or not path.is_file():
+            continue
+        try:
+            yield name, path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue  # not a text file
+
+
+def test_no_file_points_to_an_outside_protocol_file():
+    bad = [name for name, text in repository_texts() if re.search(r"PROTOCOL(\.md| §)", text)]
+    assert bad == []
+
+
+def test_every_referenced_protocol_section_is_a_label_of_the_page():
+    labels = set(re.findall(r"^\.\. _([a-z0-9-]+):$", PROTOCOL.read_text(), re.M))
+    named = {
+        label
+        for _, text in repository_texts()
+        for label in re.findall(r"docs/protocol\.rst#([a-z0-9-]+)", text)
+    }
+    assert named and named <= labels, named - labels
