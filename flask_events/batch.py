@@ -1,4 +1,4 @@
-"""Batch events (PROTOCOL §3): many events in one round trip, answered in input order.
+"""Batch events (docs/protocol.rst#batch): many events in one round trip, answered in input order.
 
 A batch's payload is ``{"parallel": bool, "events": [envelope, ...]}``; its response
 payload is the list of the sub-events' response events, one per sub-event, failures

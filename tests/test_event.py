@@ -1,4 +1,6 @@
-"""The envelope (docs/protocol.rst#envelope) and the builders (docs/protocol.rst#outcomes), without Flask."""
+"""The envelope (docs/protocol.rst#envelope) and the builders
+(docs/protocol.rst#outcomes), without Flask.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The HTTP binding (docs/protocol.rst#http-binding), including the Go library's ServeHTTP tests."""
+"""The HTTP binding (docs/protocol.rst#http-binding), including the Go library's
+ServeHTTP tests.
+"""
 
 from __future__ import annotations
 

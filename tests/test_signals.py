@@ -1,4 +1,6 @@
-"""Tracker signals (docs/protocol.rst#tracker-signals): when each fires, with what, and isolation."""
+"""Tracker signals (docs/protocol.rst#tracker-signals): when each fires, with what,
+and isolation.
+"""
 
 from __future__ import annotations
 
