@@ -1,5 +1,5 @@
 """docs/protocol.rst is the only protocol reference: nothing in the repository points
-to a PROTOCOL.md outside it, and every ``docs/protocol.rst#<label>`` the code names is a
+to a protocol file outside it, and every ``docs/protocol.rst#<label>`` the code names is a
 label of that page.
 """
 
