@@ -14,6 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PROTOCOL = ROOT / "docs" / "protocol.rst"
 
+
 def repository_texts():
     try:
         listed = subprocess.run(
