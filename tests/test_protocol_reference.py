@@ -45,3 +45,18 @@ def test_every_referenced_protocol_section_is_a_label_of_the_page():
         for label in re.findall(r"docs/protocol\.rst#([a-z0-9-]+)", text)
     }
     assert named and named <= labels, named - labels
+
+
+def test_the_limits_table_names_real_keys_with_their_defaults():
+    from flask_events.config import DEFAULT_CONFIG
+
+    text = PROTOCOL.read_text(encoding="utf-8")
+    section = text[text.index(".. _limits:") : text.index(".. _sockets:")]
+    rows = re.findall(r"^``(EVENTS_\w+)``\s+(.+?)\s{2,}", section, re.M)
+    units = {"MiB": 1024 * 1024, "seconds": 1}
+    shown = {}
+    for key, default in rows:
+        number, _, unit = default.partition(" ")
+        shown[key] = int(number) * units.get(unit, 1)
+    assert len(shown) == 6
+    assert shown == {key: DEFAULT_CONFIG[key] for key in shown}
