@@ -17,7 +17,7 @@ from .errors import MissingDependency
 
 __all__ = ["require"]
 
-#: The extras of ``setup.py``, by the module each provides.
+#: The extras of ``pyproject.toml``, by the module each provides.
 EXTRAS = {
     "pydantic": "pydantic",
     "flask_socketio": "socketio",

@@ -268,7 +268,7 @@ def _current_sid() -> Optional[str]:
     return getattr(request, "sid", None)
 
 
-#: The python-socketio releases :func:`_watch_acks` is tested with (setup.py pins them).
+#: The python-socketio releases :func:`_watch_acks` is tested with (pyproject.toml pins them).
 SUPPORTED_PYTHON_SOCKETIO = ">=5.10,<5.19"
 
 #: The attribute naming the events blueprint that an ``event`` handler belongs to.
