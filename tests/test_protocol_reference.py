@@ -9,25 +9,39 @@ import re
 import subprocess
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 PROTOCOL = ROOT / "docs" / "protocol.rst"
 
 
-def repository_texts():
+#: Folders of a working tree that are not the project's files.
+NOT_THE_PROJECTS = {".git", ".tox", ".venv", "node_modules", "_build", "__pycache__"}
+
+
+def project_files() -> list[Path]:
+    """The project's files: git's list in a checkout; every file below the root
+    otherwise (an unpacked source distribution), less tools' folders.
+    """
     try:
         listed = subprocess.run(
             ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
         ).stdout.split()
     except (OSError, subprocess.CalledProcessError):
-        pytest.skip("not a git checkout")
-    for name in listed:
-        path = ROOT / name
+        listed = []
+    if listed:
+        return [ROOT / name for name in listed]
+    return [
+        path
+        for path in ROOT.rglob("*")
+        if not NOT_THE_PROJECTS & set(path.relative_to(ROOT).parts)
+    ]
+
+
+def repository_texts():
+    for path in project_files():
         if not path.is_file():
             continue
         try:
-            yield name, path.read_text(encoding="utf-8")
+            yield str(path.relative_to(ROOT)), path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             continue  # not a text file
 
