@@ -68,23 +68,6 @@ def test_readme_doc_pages_are_the_docs_folder_pages():
     assert named == {path.name for path in (ROOT / "docs").glob("*.rst")}
 
 
-@pytest.mark.e2e
-def test_docs_folder_ships_in_the_source_distribution(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "setup.py", "-q", "egg_info", "--egg-base", str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    (sources,) = tmp_path.glob("*.egg-info/SOURCES.txt")
-    shipped = set(sources.read_text().split())
-    docs = {path.relative_to(ROOT).as_posix() for path in (ROOT / "docs").glob("*.rst")}
-    assert docs | {"docs/conf.py", "CHANGES.rst"} <= shipped
-
-
 def split_console(text: str) -> tuple[str, str]:
     """A ``console`` block's command (from ``$ `` to where its quotes close) and the
     output shown after it.
