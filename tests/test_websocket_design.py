@@ -4,8 +4,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
+from collections.abc import Iterator
 from typing import Any, Optional
 
 import pytest
@@ -63,6 +65,19 @@ def envelope(name: str, id_: str, payload: Any = None) -> str:
     return json.dumps({"name": name, "version": 1, "id": id_, "flowId": "f", "payload": payload})
 
 
+@contextlib.contextmanager
+def connection(app: Flask) -> Iterator[websocket.WebSocket]:
+    """``app`` served on a free loopback port, and one WebSocket connection to it,
+    closed at the end of the block.
+    """
+    with serve_in_thread(app) as url:
+        ws = connect(url)
+        try:
+            yield ws
+        finally:
+            ws.close()
+
+
 def connect(url: str) -> websocket.WebSocket:
     return websocket.create_connection(url.replace("http", "ws") + "/events/ws", timeout=20)
 
@@ -99,18 +114,14 @@ def test_one_reader(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(transport, "Server", CountingServer)
     monkeypatch.setattr(CountingServer, "most", 0)
     scenario = Scenario()
-    with serve_in_thread(scenario.app) as url:
-        ws = connect(url)
-        try:
-            ws.send(envelope("wait", "w"))
-            assert scenario.waiting.wait(20)
-            for i in range(10):
-                ws.send(envelope("echo", f"e{i}", i))
-            assert sorted(answers(ws, 10)) == sorted(f"e{i}" for i in range(10))
-            scenario.gate.set()
-            assert answers(ws, 1) == ["w"]
-        finally:
-            ws.close()
+    with connection(scenario.app) as ws:
+        ws.send(envelope("wait", "w"))
+        assert scenario.waiting.wait(20)
+        for i in range(10):
+            ws.send(envelope("echo", f"e{i}", i))
+        assert sorted(answers(ws, 10)) == sorted(f"e{i}" for i in range(10))
+        scenario.gate.set()
+        assert answers(ws, 1) == ["w"]
     assert CountingServer.most == 1
 
 
@@ -119,14 +130,10 @@ def test_the_reader_handles_what_it_reads() -> None:
     thread is started.
     """
     scenario = Scenario()
-    with serve_in_thread(scenario.app) as url:
-        ws = connect(url)
-        try:
-            ws.send(envelope("echo", "lone"))
-            assert answers(ws, 1) == ["lone"]
-            pool = [t.name for t in threading.enumerate() if t.name.startswith(POOL)]
-        finally:
-            ws.close()
+    with connection(scenario.app) as ws:
+        ws.send(envelope("echo", "lone"))
+        assert answers(ws, 1) == ["lone"]
+        pool = [t.name for t in threading.enumerate() if t.name.startswith(POOL)]
     assert not scenario.threads["lone"].startswith(POOL)
     assert pool == []
 
@@ -134,17 +141,13 @@ def test_the_reader_handles_what_it_reads() -> None:
 def test_only_handlers_block_and_never_the_reading() -> None:
     """While a handler blocks, the next events are read and answered."""
     scenario = Scenario()
-    with serve_in_thread(scenario.app) as url:
-        ws = connect(url)
-        try:
-            ws.send(envelope("wait", "w"))
-            assert scenario.waiting.wait(20)
-            ws.send(envelope("echo", "after"))
-            assert answers(ws, 1) == ["after"]  # the blocked one still blocks
-            scenario.gate.set()
-            assert answers(ws, 1) == ["w"]
-        finally:
-            ws.close()
+    with connection(scenario.app) as ws:
+        ws.send(envelope("wait", "w"))
+        assert scenario.waiting.wait(20)
+        ws.send(envelope("echo", "after"))
+        assert answers(ws, 1) == ["after"]  # the blocked one still blocks
+        scenario.gate.set()
+        assert answers(ws, 1) == ["w"]
 
 
 @pytest.mark.parametrize("in_flight", [1, 100], ids=["in-order", "at-once"])
@@ -169,17 +172,13 @@ def test_in_order_with_one_in_flight() -> None:
     the connection's own thread and answered in arrival order.
     """
     scenario = Scenario(EVENTS_SOCKET_MAX_IN_FLIGHT=1)
-    with serve_in_thread(scenario.app) as url:
-        ws = connect(url)
-        try:
-            ws.send(envelope("wait", "w"))
-            assert scenario.waiting.wait(20)
-            ws.send(envelope("echo", "next"))
-            release = threading.Timer(0.3, scenario.gate.set)
-            release.start()
-            assert answers(ws, 2) == ["w", "next"]
-            release.join()
-        finally:
-            ws.close()
+    with connection(scenario.app) as ws:
+        ws.send(envelope("wait", "w"))
+        assert scenario.waiting.wait(20)
+        ws.send(envelope("echo", "next"))
+        release = threading.Timer(0.3, scenario.gate.set)
+        release.start()
+        assert answers(ws, 2) == ["w", "next"]
+        release.join()
     assert scenario.order[:2] == ["handled w", "handled next"]
     assert not scenario.threads["next"].startswith(POOL)
