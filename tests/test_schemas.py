@@ -7,7 +7,7 @@ import logging
 import pytest
 from marshmallow import Schema, fields, validate
 
-from flask_events import EventsBlueprint, ExampleError
+from flask_events import EventsBlueprint, EventsError, ExampleError
 from flask_events.errors import InvalidOutput
 
 from .helpers import make_app, send
@@ -96,6 +96,22 @@ def test_output_mismatch_is_loud_in_testing(events, caplog):
         )
     assert body["name"] == "user:get:error"
     assert "does not match UserOut" in caplog.text and "id" in caplog.text
+
+
+def test_an_events_error_handler_sees_an_output_mismatch_and_reraising_keeps_it_loud(events):
+    events.add("user:get", 1, lambda event: {"name": "no id"}, output=UserOut)
+    seen = []
+
+    @events.errorhandler(EventsError)
+    def handle(error):
+        seen.append(type(error))
+        if isinstance(error, InvalidOutput):
+            raise error
+        return error
+
+    with pytest.raises(InvalidOutput, match="does not match UserOut"):  # still propagated
+        send(make_app(events, TESTING=True), "user:get", {})
+    assert seen == [InvalidOutput]
 
 
 def test_output_is_not_checked_in_production_unless_asked(events):
