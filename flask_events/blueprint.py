@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import functools
+import logging
 import os
-from typing import Any, Callable, Optional, Type, TypeVar, Union
+from typing import Any, Callable, Iterable, Optional, Type, TypeVar, Union
 
 from flask import Flask, Response, current_app, has_app_context, jsonify, render_template, url_for
 from flask.blueprints import BlueprintSetupState
@@ -19,7 +20,7 @@ from .errors import EventsError
 from .event import Event
 from .failures import qualname
 from .http import events_view_for
-from .registry import HandlerSpec, Registry
+from .registry import HandlerSpec, PushSpec, Registry
 from .smorest import add_undocumented_rule, set_operation
 from .state import (
     EventsState,
@@ -36,6 +37,8 @@ from .transports.websocket import websocket_view_for
 __all__ = ["DEFAULT_CONFIG", "EventsBlueprint"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+logger = logging.getLogger("flask_events")
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
@@ -86,6 +89,7 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
             kwargs.setdefault("static_url_path", "/events-static")
         super().__init__(name, import_name, **kwargs)
         self.registry = Registry()
+        self._undeclared_pushes: set[tuple[str, int]] = set()  # logged once each
         if not isinstance(config_prefix, str) or not config_prefix.endswith("_"):
             raise ValueError(
                 f"config_prefix of events blueprint {name!r} must be a string ending "
@@ -133,6 +137,7 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         doc: Optional[str] = None,
         public: bool = False,
         deprecated: Union[bool, str] = False,
+        errors: Iterable[Any] = (),
     ) -> Callable[[F], F]:
         """Decorator: register the function as the handler of ``(name, version)``.
 
@@ -151,7 +156,14 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         :param doc: documentation for /doc; the function's docstring by default.
         :param public: skip the :meth:`authenticator` for this event.
         :param deprecated: ``True``, or a message such as ``"use v2"``: this version
-            is deprecated (``flask events list`` marks it).
+            is deprecated: /doc, OpenAPI, AsyncAPI and ``flask events list`` mark it,
+            and its first call in the process logs a warning.
+        :param errors: the typed errors the handler may answer, shown on /doc and in
+            the OpenAPI and AsyncAPI documents: :class:`~flask_events.EventError`
+            subclasses (``NotFound``: any code) or instances
+            (``NotFound("No such account", code="ACCOUNT_NOT_FOUND")``: that code).
+            In debug or testing, answering a typed error not declared logs a warning,
+            once per event and type.
         :raises DuplicateHandlerError: if ``(name, version)`` is taken.
         :raises ExampleError: if an example does not match its schema.
         :raises EventsError: an app has handled events with this blueprint already
@@ -169,6 +181,7 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
                 doc=doc,
                 public=public,
                 deprecated=deprecated,
+                errors=errors,
             )
             return func
 
@@ -186,6 +199,7 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         doc: Optional[str] = None,
         public: bool = False,
         deprecated: Union[bool, str] = False,
+        errors: Iterable[Any] = (),
     ) -> HandlerSpec:
         """Register ``func`` for ``(name, version)``: the twin of :meth:`handler` and
         of the Go library's ``mux.Add``.
@@ -200,7 +214,33 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
             doc=doc,
             public=public,
             deprecated=deprecated,
+            errors=errors,
         )
+
+    def pushes(
+        self,
+        name: str,
+        version: int = 1,
+        *,
+        schema: Any = None,
+        doc: str = "",
+        example: Any = None,
+    ) -> PushSpec:
+        """Declare an event the server pushes to Socket.IO clients (with
+        :meth:`push` or :class:`~flask_events.EventPusher`): /doc shows it in its
+        Pushes section and the AsyncAPI document as a message the server sends. In
+        debug or testing, :meth:`push` of an event not declared logs a warning, once
+        per event and version.
+
+        :param schema: a marshmallow schema (class or instance) or a pydantic model
+            of the payload.
+        :param doc: documentation for /doc.
+        :param example: an example payload, checked against ``schema`` now.
+        :raises DuplicateHandlerError: ``(name, version)`` is declared already.
+        :raises ExampleError: the example does not match the schema.
+        :raises EventsError: an app has handled events with this blueprint already.
+        """
+        return self.registry.add_push(name, version, schema=schema, doc=doc, example=example)
 
     def authenticator(self, func: F) -> F:
         """Decorator: authenticate every event of a non-``public`` handler.
@@ -273,6 +313,7 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         doc: Optional[str] = None,
         public: bool = True,
         deprecated: Union[bool, str] = False,
+        errors: Iterable[Any] = (),
     ) -> HandlerSpec:
         """Register the batch event (the Go library's ``mux.Add("batch", 1, Batch(mux))``).
 
@@ -291,6 +332,7 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
             is_batch=True,
             public=public,
             deprecated=deprecated,
+            errors=errors,
         )
 
     def attach_socketio(
@@ -359,6 +401,8 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         if has_app_context():
             app = current_app._get_current_object()  # type: ignore[attr-defined]
             timeout = setting(app, "EVENTS_PUSH_TIMEOUT", self.config_prefix)
+            if app.debug or app.testing:
+                self._warn_undeclared_push(event)
             # a SocketIO given, to which it is not attached here: "/events" by default
             attached = socketio is None or any(
                 state.blueprint is self and state.socketio is socketio
@@ -374,6 +418,20 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
             )
         push(socketio, event, to=to, namespace=namespace or "/events", timeout=timeout)
 
+    def _warn_undeclared_push(self, event: Event) -> None:
+        """Log, once per event and version, a push :meth:`pushes` did not declare."""
+        key = (event.name, event.version)
+        if self.registry.declares_push(*key) or key in self._undeclared_pushes:
+            return
+        self._undeclared_pushes.add(key)
+        logger.warning(
+            "events blueprint %r pushes %r v%s, which it does not declare: declare it "
+            "with pushes() to document it on /doc and in the AsyncAPI document",
+            self.name,
+            event.name,
+            event.version,
+        )
+
     def _on_register(self, state: BlueprintSetupState) -> None:
         app: Flask = state.app  # type: ignore[assignment]  # typed as sansio App
         for key, value in DEFAULT_CONFIG.items():
@@ -388,7 +446,8 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
 
     def register_views_in_doc(self, api: Any, app: Flask, spec: Any, **kwargs: Any) -> None:
         """Describe every event in the OpenAPI document of a flask-smorest ``Api``."""
-        operation = docs.events_operation(self.registry, spec)
+        authenticated = self.dispatcher.authenticator is not None
+        operation = docs.events_operation(self.registry, spec, authenticated)
         set_operation(self, "events", "post", operation)
         super().register_views_in_doc(api, app, spec, **kwargs)
 
@@ -399,6 +458,7 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
             "flask_events/doc.html",
             title=self.name,
             events=docs.catalogue(self.registry, self.dispatcher.authenticator is not None),
+            pushes=docs.push_catalogue(self.registry),
             events_url=url_for(".events"),
             try_it=bool(setting(current_app, "EVENTS_DOC_TRY_IT", self.config_prefix)),
             pretty=docs.pretty,
@@ -410,7 +470,10 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
 
     def _openapi_view(self) -> Response:
         document = docs.openapi_document(
-            self.registry, path=url_for(".events"), title=f"{self.name} events"
+            self.registry,
+            path=url_for(".events"),
+            title=f"{self.name} events",
+            authenticated=self.dispatcher.authenticator is not None,
         )
         return jsonify(document)
 

@@ -94,4 +94,5 @@ def settings_of(app: Flask, prefix: str = DEFAULT_PREFIX) -> Settings:
         batch_timeout=setting(app, "EVENTS_BATCH_TIMEOUT", prefix),
         propagate_exceptions=bool(app.testing) if propagate is None else bool(propagate),
         json_default=getattr(app.json, "default", None),
+        warn_undeclared=bool(app.debug or app.testing),
     )

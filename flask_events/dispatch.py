@@ -16,6 +16,7 @@ from typing import Any, Callable, ContextManager, Mapping, NamedTuple, Optional,
 from . import coroutines
 from .codec import dumps
 from .context import _handling
+from .declarations import undeclared
 from .errors import (
     BadProtocol,
     EventError,
@@ -90,6 +91,9 @@ class Settings:
     #: Called with each value the fast encoder cannot encode; returns one it can, or
     #: raises ``TypeError`` (the app's JSON provider's ``default``). ``None``: none.
     json_default: Optional[Callable[[Any], Any]] = None
+    #: Log a warning (once per event and type) when a handler answers a typed error
+    #: it does not declare (``errors=``).
+    warn_undeclared: bool = False
 
 
 class Dispatcher:
@@ -129,6 +133,9 @@ class Dispatcher:
         #: (the blueprint's ``config_prefix``): ``<prefix>MAX_DEPTH`` before
         #: ``EVENTS_MAX_DEPTH``, and so on.
         self.config_prefix = "EVENTS_"
+        #: What was logged once already: deprecated versions called, and
+        #: ``(name, version, type)`` of undeclared typed errors answered.
+        self._logged: set[tuple[Any, ...]] = set()
 
     def handle(
         self,
@@ -371,6 +378,8 @@ class Dispatcher:
         token = _handling.set((request, sender, transport))
         raised = error = None
         try:
+            if spec.deprecated:
+                self._log_deprecated(spec)
             if self.authenticator is not None and not spec.public:
                 self._authenticate(request, sender, transport)
             result = self._call(spec, request)
@@ -420,12 +429,48 @@ class Dispatcher:
         the exception to propagate instead, if any. The batch event's own failures
         skip the error handlers: its sub-events had theirs.
         """
-        return answer(
+        response, raised = answer(
             request,
             error,
             None if spec.is_batch else self.error_handlers,
             f"handler {spec.qualname}",
             lambda: self._settings(sender).propagate_exceptions,
+        )
+        if raised is None and not spec.is_batch and self._settings(sender).warn_undeclared:
+            self._check_declared(spec, response)
+        return response, raised
+
+    def _log_deprecated(self, spec: HandlerSpec) -> None:
+        """Log the first call of a deprecated version (once per process)."""
+        key = ("deprecated", spec.name, spec.version)
+        if key in self._logged:
+            return
+        self._logged.add(key)
+        message = "" if spec.deprecated is True else f": {spec.deprecated}"
+        logger.warning("event %r version %s is deprecated%s", spec.name, spec.version, message)
+
+    def _check_declared(self, spec: HandlerSpec, response: Event) -> None:
+        """Log (once per event and type) a typed error ``spec`` does not declare."""
+        payload = response.payload
+        type_ = undeclared(
+            spec.name,
+            spec.errors,
+            response.name,
+            payload.get("code") if isinstance(payload, dict) else None,
+            validated=spec.input is not None,
+            authenticated=self.authenticator is not None and not spec.public,
+        )
+        key = ("undeclared", spec.name, spec.version, type_)
+        if type_ is None or key in self._logged:
+            return
+        self._logged.add(key)
+        logger.warning(
+            "handler %s of %r v%s answered %r, a typed error it does not declare: add "
+            "it to errors= to document it on /doc, OpenAPI and AsyncAPI",
+            spec.qualname,
+            spec.name,
+            spec.version,
+            response.name,
         )
 
     def _settings(self, sender: Any) -> Settings:

@@ -17,16 +17,20 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from markupsafe import Markup, escape
 
+from .declarations import PushSpec
+from .outcomes import ERROR_PAYLOAD, outcomes
 from .registry import HandlerSpec, Registry
 from .schemas import MarshmallowSchema, PayloadSchema
 
 __all__ = [
+    "ERROR_PAYLOAD",
     "EnvelopeSchema",
     "anchor",
     "batch_example_spec",
     "catalogue",
     "events_operation",
     "openapi_document",
+    "push_catalogue",
 ]
 
 
@@ -45,16 +49,6 @@ class EnvelopeSchema(ma.Schema):
 
 #: What a batch answers: one response event per sub-event (shown in the docs).
 BATCH_OUTPUT = MarshmallowSchema(EnvelopeSchema(many=True))
-
-_ERROR_PAYLOAD = {
-    "type": "object",
-    "required": ["code", "parameters", "message"],
-    "properties": {
-        "code": {"type": "string"},
-        "parameters": {"type": "object"},
-        "message": {"type": "string"},
-    },
-}
 
 
 def anchor(name: str, version: int) -> str:
@@ -86,6 +80,10 @@ def entry(
             example_batch_item()
         ]:  # add_batch's placeholder: shown with the real events instead
             input_example = request["payload"]
+    needs_auth = authenticated and not spec.public
+    answers = outcomes(spec, needs_auth)
+    for answer in answers:
+        answer["payload"] = _schema_doc(output) if answer["kind"] == "response" else None
     return {
         "name": spec.name,
         "version": spec.version,
@@ -93,10 +91,12 @@ def entry(
         "summary": spec.summary,
         "doc": spec.doc,
         "async": spec.is_async,
-        "auth": authenticated and not spec.public,
+        "auth": needs_auth,
         "batch": spec.is_batch,
+        "deprecated": spec.deprecated,
         "input": _schema_doc(spec.input),
         "output": _schema_doc(output),
+        "outcomes": answers,
         "example": None
         if spec.example is None
         else {
@@ -104,6 +104,27 @@ def entry(
             "output": output_example,
         },
         "request": request,
+    }
+
+
+def push_catalogue(registry: Registry) -> list[dict[str, Any]]:
+    """Every declared push, sorted by name then version, as JSON-able documentation:
+    ``name``, ``version``, ``anchor`` (``push/`` and :func:`anchor`), ``summary``,
+    ``doc``, ``payload`` (``{"name", "jsonSchema"}`` or ``None``) and ``example``.
+    """
+    return [push_entry(push) for push in registry.pushes()]
+
+
+def push_entry(push: PushSpec) -> dict[str, Any]:
+    """One push's documentation (see :func:`push_catalogue`)."""
+    return {
+        "name": push.name,
+        "version": push.version,
+        "anchor": "push/" + anchor(push.name, push.version),
+        "summary": push.summary,
+        "doc": push.doc,
+        "payload": _schema_doc(push.schema),
+        "example": push.example,
     }
 
 
@@ -181,9 +202,14 @@ def _schema_doc(schema: Optional[PayloadSchema]) -> Optional[dict[str, Any]]:
 # -- OpenAPI ----------------------------------------------------------------------
 
 
-def events_operation(registry: Registry, spec: APISpec) -> dict[str, Any]:
+def events_operation(
+    registry: Registry, spec: APISpec, authenticated: bool = False
+) -> dict[str, Any]:
     """The OpenAPI operation of ``POST <prefix>/events``: the request body is one of
-    the registered events' envelopes with its payload schema, and so are the answers.
+    the registered events' envelopes with its payload schema (a deprecated version's
+    marked ``deprecated``); the 200 answer is one of every outcome of every event
+    (see :func:`~flask_events.outcomes.outcomes`), each an envelope whose ``name``
+    and ``version`` are enums and whose error payload's ``code`` is one when declared.
 
     Marshmallow schemas are left as schema objects for apispec's marshmallow plugin to
     resolve into components; pydantic schemas are added to ``spec``'s components.
@@ -191,9 +217,17 @@ def events_operation(registry: Registry, spec: APISpec) -> dict[str, Any]:
     requests, responses = [], []
     for handler in registry:
         output = BATCH_OUTPUT if handler.is_batch else handler.output
-        requests.append(_envelope(handler.name, handler.version, handler.input, spec))
-        responses.append(_envelope(f"{handler.name}:response", handler.version, output, spec))
-    responses.append(_error_envelope())
+        request = _envelope(handler.name, handler.version, handler.input, spec)
+        if handler.deprecated:
+            request["deprecated"] = True
+        requests.append(request)
+        for answer in outcomes(handler, authenticated):
+            if answer["kind"] == "response":
+                responses.append(_envelope(answer["name"], answer["version"], output, spec))
+            elif answer["name"] not in _SHARED or not any(
+                r["title"] == answer["name"] for r in responses
+            ):
+                responses.append(_error_envelope(answer))
     return {
         "summary": "Receive one event envelope and answer with its response event",
         "description": (
@@ -205,17 +239,21 @@ def events_operation(registry: Registry, spec: APISpec) -> dict[str, Any]:
             "content": {"application/json": {"schema": _one_of(requests)}},
         },
         "responses": {
-            "200": _json_response("The response event", {"anyOf": responses}),
-            "413": _json_response("The body is too large: a badProtocol event", _error_envelope()),
-            "500": _json_response("The response could not be serialized", _error_envelope()),
+            "200": _json_response("The response event", _one_of(_merged(responses))),
+            "413": _json_response("The body is too large: a badProtocol event", _BAD_PROTOCOL),
+            "500": _json_response(
+                "The response could not be serialized: an <name>:error event", _ANY_ERROR
+            ),
         },
     }
 
 
-def openapi_document(registry: Registry, *, path: str, title: str) -> dict[str, Any]:
+def openapi_document(
+    registry: Registry, *, path: str, title: str, authenticated: bool = False
+) -> dict[str, Any]:
     """A standalone OpenAPI 3.1 document describing the events endpoint at ``path``."""
     spec = APISpec(title, "1", "3.1.0", plugins=[MarshmallowPlugin()])
-    spec.path(path=path, operations={"post": events_operation(registry, spec)})
+    spec.path(path=path, operations={"post": events_operation(registry, spec, authenticated)})
     document: dict[str, Any] = spec.to_dict()
     return document
 
@@ -266,22 +304,87 @@ def _rewrite_refs(value: Any) -> Any:
     return value
 
 
-def _error_envelope() -> dict[str, Any]:
+def _error_envelope(answer: dict[str, Any]) -> dict[str, Any]:
+    """The envelope of an error outcome: its name and version as enums, and its code
+    when it is a declared error's (a protocol outcome may carry other codes: a
+    handler's ``EventError("...", code="X")`` is ``<name>:error`` too).
+    """
+    payload = ERROR_PAYLOAD
+    if answer["kind"] == "error" and answer["code"] is not None:  # a declared code
+        code = {"type": "string", "enum": [answer["code"]]}
+        payload = {**payload, "properties": {**payload["properties"], "code": code}}
     return {
         "type": "object",
-        "title": "error event",
+        "title": answer["name"],
+        "description": answer["when"],
         "required": ["name", "version", "id", "flowId", "payload"],
         "properties": {
-            "name": {"type": "string"},
-            "version": {"type": "integer"},
+            "name": {"type": "string", "enum": [answer["name"]]},
+            "version": {"type": "integer", "enum": [answer["version"]]},
             "id": {"type": "string"},
             "flowId": {"type": "string"},
-            "payload": _ERROR_PAYLOAD,
+            "payload": payload,
             "identity": {"type": "object"},
             "auth": {"type": "object"},
             "metadata": {"type": "object"},
         },
     }
+
+
+#: The outcomes every event shares, listed once.
+_SHARED = frozenset({"eventNotFound", "badProtocol"})
+
+_BAD_PROTOCOL = _error_envelope(
+    {
+        "name": "badProtocol",
+        "version": 1,
+        "kind": "protocol",
+        "code": None,
+        "when": "The request is not an event",
+    }
+)
+_ANY_ERROR: dict[str, Any] = {
+    **_BAD_PROTOCOL,
+    "title": "error event",
+    "description": "An error event",
+    "properties": {
+        **_BAD_PROTOCOL["properties"],
+        "name": {"type": "string"},
+        "version": {"type": "integer"},
+    },
+}
+
+
+def _merged(responses: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``responses`` with the error envelopes of one name and version merged (two
+    declared codes of one type, say), so that an answer matches exactly one.
+    """
+    merged: dict[tuple[str, Any], dict[str, Any]] = {}
+    for envelope in responses:
+        key = (
+            envelope["properties"]["name"]["enum"][0],
+            envelope["properties"]["version"]["enum"][0],
+        )
+        seen = merged.get(key)
+        if seen is None:
+            merged[key] = envelope
+            continue
+        if "description" in envelope and "description" in seen:  # two error outcomes
+            codes = [e["properties"]["payload"]["properties"]["code"] for e in (seen, envelope)]
+            seen["description"] += "; " + envelope["description"]
+            if all("enum" in code for code in codes):
+                enum = sorted(set(codes[0]["enum"]) | set(codes[1]["enum"]))
+                payload = seen["properties"]["payload"]
+                seen["properties"]["payload"] = {
+                    **payload,
+                    "properties": {
+                        **payload["properties"],
+                        "code": {"type": "string", "enum": enum},
+                    },
+                }
+            else:
+                seen["properties"]["payload"] = ERROR_PAYLOAD
+    return list(merged.values())
 
 
 def _one_of(schemas: list[dict[str, Any]]) -> dict[str, Any]:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Optional, Union
+from typing import Any, Callable, Iterable, Iterator, Optional, Union
 
+from .declarations import ErrorDeclaration, PushSpec, declare_errors
 from .errors import DuplicateHandlerError, EventsError, ExampleError
 from .failures import qualname
 from .schemas import PayloadSchema, PayloadValidationError, adapt
 
-__all__ = ["HandlerSpec", "Registry"]
+__all__ = ["ErrorDeclaration", "HandlerSpec", "PushSpec", "Registry"]
 
 #: A handler receives the request :class:`~flask_events.Event` (and, with an input
 #: schema, the loaded payload) and returns a JSON-able payload, an ``Event``, or
@@ -41,12 +42,20 @@ class HandlerSpec:
     #: ``False``, ``True`` or a message (such as ``"use v2"``): the version is
     #: deprecated.
     deprecated: Union[bool, str] = False
+    #: The typed errors it declares it may answer (``errors=``).
+    errors: tuple[ErrorDeclaration, ...] = ()
 
-    #: A sync handler without schemas: the dispatcher's fast path (derived).
+    #: A sync handler without schemas, not deprecated: the dispatcher's fast path
+    #: (derived).
     plain: bool = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        plain = not self.is_async and self.input is None and self.output is None
+        plain = (
+            not self.is_async
+            and self.input is None
+            and self.output is None
+            and not self.deprecated
+        )
         object.__setattr__(self, "plain", plain)
 
     @property
@@ -65,6 +74,7 @@ class Registry:
 
     def __init__(self) -> None:
         self._handlers: dict[tuple[str, int], HandlerSpec] = {}
+        self._pushes: dict[tuple[str, int], PushSpec] = {}
         #: ``lookup((name, version))``: the handler for that key, or ``None`` — the
         #: table's own ``dict.get``, bound once, for the dispatcher's per-event lookup
         #: (:meth:`get` with one call less). It sees later registrations.
@@ -103,6 +113,7 @@ class Registry:
         is_batch: bool = False,
         public: bool = False,
         deprecated: Union[bool, str] = False,
+        errors: Iterable[Any] = (),
     ) -> HandlerSpec:
         """Register ``func`` for ``(name, version)``.
 
@@ -115,16 +126,17 @@ class Registry:
         :param public: skip the authenticator for this event.
         :param deprecated: ``True``, or a message such as ``"use v2"``: this version
             is deprecated.
+        :param errors: the typed errors it may answer: :class:`~flask_events.EventError`
+            subclasses, or instances for a specific code (see
+            :func:`~flask_events.declarations.declare_errors`).
         :raises DuplicateHandlerError: if ``(name, version)`` already has a handler.
         :raises ExampleError: if an example does not match its schema.
         :raises TypeError: if ``name`` is not a non-empty string, ``version`` not an
-            integer >= 1, ``func`` not callable, or a schema of an unknown kind.
+            integer >= 1, ``func`` not callable, a schema of an unknown kind, or
+            ``errors`` holds something else than typed errors.
         """
         self.check_open(f"add a handler for {name!r} v{version} ({qualname(func)})")
-        if not isinstance(name, str) or not name:
-            raise TypeError(f"event name must be a non-empty string, got {name!r}")
-        if type(version) is not int or version < 1:
-            raise TypeError(f"event version must be an integer >= 1, got {version!r}")
+        _check_key(name, version)
         if not callable(func):
             raise TypeError(f"handler for {name!r} v{version} is not callable: {func!r}")
         if example is not None and (not isinstance(example, tuple) or len(example) != 2):
@@ -146,6 +158,7 @@ class Registry:
             is_batch,
             public,
             deprecated,
+            declare_errors(errors, f"{name!r} v{version}"),
         )
         existing = self._handlers.get((name, version))
         if existing is not None:
@@ -156,6 +169,52 @@ class Registry:
         _check_example(spec)
         self._handlers[(name, version)] = spec
         return spec
+
+    def add_push(
+        self,
+        name: str,
+        version: int = 1,
+        *,
+        schema: Any = None,
+        doc: str = "",
+        example: Any = None,
+    ) -> PushSpec:
+        """Declare that the server pushes ``(name, version)`` to Socket.IO clients.
+
+        :param schema: marshmallow schema (class or instance) or pydantic model of
+            the payload.
+        :param example: an example payload, checked against ``schema`` now.
+        :raises DuplicateHandlerError: ``(name, version)`` is declared already.
+        :raises ExampleError: the example does not match the schema.
+        :raises TypeError: as :meth:`add` does for the name, version and schema.
+        """
+        self.check_open(f"declare the push {name!r} v{version}")
+        _check_key(name, version)
+        if not isinstance(doc, str):
+            raise TypeError(f"doc of the push {name!r} v{version} must be a string")
+        push = PushSpec(name, version, adapt(schema), doc, example)
+        if (name, version) in self._pushes:
+            raise DuplicateHandlerError(
+                f"the push {name!r} version {version} is declared already; cannot declare it twice"
+            )
+        if example is not None and push.schema is not None:
+            try:
+                push.schema.check(example, output=True)
+            except PayloadValidationError as exc:
+                raise ExampleError(
+                    f"the example of the push {name!r} version {version} does not "
+                    f"match {push.schema.name}: {exc.errors}"
+                ) from None
+        self._pushes[(name, version)] = push
+        return push
+
+    def pushes(self) -> list[PushSpec]:
+        """Every declared push, sorted by name then version."""
+        return sorted(self._pushes.values(), key=lambda p: (p.name, p.version))
+
+    def declares_push(self, name: str, version: int) -> bool:
+        """Whether ``(name, version)`` is a declared push."""
+        return (name, version) in self._pushes
 
     def get(self, name: str, version: int) -> Optional[HandlerSpec]:
         """The handler for ``(name, version)``, or ``None``."""
@@ -170,6 +229,13 @@ class Registry:
     def __iter__(self) -> Iterator[HandlerSpec]:
         """Every handler, sorted by name then version."""
         return iter(sorted(self._handlers.values(), key=lambda s: (s.name, s.version)))
+
+
+def _check_key(name: Any, version: Any) -> None:
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"event name must be a non-empty string, got {name!r}")
+    if type(version) is not int or version < 1:
+        raise TypeError(f"event version must be an integer >= 1, got {version!r}")
 
 
 def _is_async(func: HandlerFunc) -> bool:
