@@ -18,32 +18,55 @@ from flask import current_app, request
 from flask_socketio import join_room
 
 from flask_events import (
-    BadRequest,
     Event,
-    EventError,
     EventsBlueprint,
     EventsClient,
-    Forbidden,
-    NotFound,
     PushFailed,
-    Unauthorized,
-    Unprocessable,
     current_handling,
     redirect_event,
 )
 
+from .errors import (
+    AccountNotFound,
+    IdentityRequired,
+    InsufficientFunds,
+    NotAccountOwner,
+    PongNotPushed,
+    RatesUnavailable,
+    SocketIOOnly,
+    UnknownCurrency,
+)
 from .schemas import (
     AccountRefSchema,
     AccountSchema,
+    BalanceChangedSchema,
     ConvertSchema,
     MovementSchema,
     OpenAccountSchema,
     OpenAccountV2Schema,
     PingSchema,
+    PongSchema,
 )
 
 events = EventsBlueprint("events", __name__)
 events.add_batch("batch", 1)
+events.pushes(
+    "account:balance:changed",
+    1,
+    schema=BalanceChangedSchema,
+    doc="The balance of one of the subscriber's accounts changed (a deposit).",
+    example={"accountId": 1, "balance": 1000},
+)
+events.pushes(
+    "notifications:pong",
+    1,
+    schema=PongSchema,
+    doc="The answer of ``notifications:ping``, pushed to the room or sid it names.",
+    example={"from": "00000000-0000-4000-8000-000000000001"},
+)
+
+#: What every event about one of the caller's accounts may answer.
+OWN_ACCOUNT_ERRORS = [IdentityRequired, AccountNotFound, NotAccountOwner]
 
 ACCOUNT_EXAMPLE = {
     "id": 1,
@@ -85,20 +108,14 @@ class AccountStore:
     def get(self, account_id: Any) -> Account:
         account = self._accounts.get(account_id) if type(account_id) is int else None
         if account is None:
-            raise NotFound(
-                "No such account", code="ACCOUNT_NOT_FOUND", parameters={"accountId": account_id}
-            )
+            raise AccountNotFound(parameters={"accountId": account_id})
         return account
 
     def move(self, account: Account, amount: int, flow_id: str) -> Account:
         """Add ``amount`` cents (negative: take them), recording the flow it came from."""
         with self.lock:
             if account.balance + amount < 0:
-                raise Unprocessable(
-                    "Insufficient funds",
-                    code="INSUFFICIENT_FUNDS",
-                    parameters={"balance": account.balance, "amount": -amount},
-                )
+                raise InsufficientFunds(parameters={"balance": account.balance, "amount": -amount})
             account.balance += amount
             account.history.append({"amount": amount, "flowId": flow_id})
         return account
@@ -118,14 +135,14 @@ def _caller(event: Event) -> str:
     if user is None and isinstance(identity.get("user"), dict):
         user = identity["user"].get("id")
     if user is None or isinstance(user, (dict, list, bool)):
-        raise Unauthorized("identity.userId is required", code="IDENTITY_REQUIRED")
+        raise IdentityRequired()
     return str(user)
 
 
 def _own_account(event: Event, account_id: int) -> Account:
     account = _store().get(account_id)
     if account.owner != _caller(event):
-        raise Forbidden("This account belongs to someone else", code="NOT_ACCOUNT_OWNER")
+        raise NotAccountOwner()
     return account
 
 
@@ -144,6 +161,8 @@ def _open(event: Event, data: dict[str, Any]) -> Account:
     input=OpenAccountSchema,
     output=AccountSchema,
     example=({"currency": "BRL"}, ACCOUNT_EXAMPLE),
+    errors=[IdentityRequired],
+    deprecated="use version 2",
 )
 def open_account(event: Event, data: dict[str, Any]) -> Account:
     """Open an account for the caller (``identity.userId``).
@@ -162,6 +181,7 @@ def open_account(event: Event, data: dict[str, Any]) -> Account:
         {"currency": "USD", "nickname": "travel", "initialDeposit": 5000},
         {**ACCOUNT_EXAMPLE, "currency": "USD", "nickname": "travel", "balance": 5000},
     ),
+    errors=[IdentityRequired],
 )
 def open_account_v2(event: Event, data: dict[str, Any]) -> Account:
     """Open an account, with a nickname and an initial deposit (cents)."""
@@ -174,6 +194,7 @@ def open_account_v2(event: Event, data: dict[str, Any]) -> Account:
     input=AccountRefSchema,
     output=AccountSchema,
     example=({"accountId": 1}, ACCOUNT_EXAMPLE),
+    errors=OWN_ACCOUNT_ERRORS,
 )
 def get_account(event: Event, data: dict[str, Any]) -> Account:
     """The caller's account; ``notFound`` if there is none, ``forbidden`` if it is
@@ -182,7 +203,7 @@ def get_account(event: Event, data: dict[str, Any]) -> Account:
     return _own_account(event, data["accountId"])
 
 
-@events.handler("account:list", 1, output=AccountSchema(many=True))
+@events.handler("account:list", 1, output=AccountSchema(many=True), errors=[IdentityRequired])
 def list_accounts(event: Event) -> list[Account]:
     """Every account of the caller."""
     return _store().owned_by(_caller(event))
@@ -194,6 +215,7 @@ def list_accounts(event: Event) -> list[Account]:
     input=MovementSchema,
     output=AccountSchema,
     example=({"accountId": 1, "amount": 1000}, {**ACCOUNT_EXAMPLE, "balance": 1000}),
+    errors=OWN_ACCOUNT_ERRORS,
 )
 def deposit(event: Event, data: dict[str, Any]) -> Account:
     """Add ``amount`` cents to the account.
@@ -222,6 +244,7 @@ def deposit(event: Event, data: dict[str, Any]) -> Account:
     input=MovementSchema,
     output=AccountSchema,
     example=({"accountId": 1, "amount": 300}, {**ACCOUNT_EXAMPLE, "balance": 700}),
+    errors=[*OWN_ACCOUNT_ERRORS, InsufficientFunds],
 )
 def withdraw(event: Event, data: dict[str, Any]) -> Account:
     """Take ``amount`` cents from the account; ``unprocessable`` if funds are short."""
@@ -229,7 +252,7 @@ def withdraw(event: Event, data: dict[str, Any]) -> Account:
     return _store().move(account, -data["amount"], event.flow_id)
 
 
-@events.handler("account:statement", 1, input=AccountRefSchema)
+@events.handler("account:statement", 1, input=AccountRefSchema, errors=OWN_ACCOUNT_ERRORS)
 def statement(event: Event, data: dict[str, Any]) -> Event:
     """Statements moved to the reports service: answers a redirect to it."""
     account = _own_account(event, data["accountId"])
@@ -238,20 +261,26 @@ def statement(event: Event, data: dict[str, Any]) -> Event:
     )
 
 
-@events.handler("notifications:subscribe", 1)
+@events.handler("notifications:subscribe", 1, errors=[SocketIOOnly, IdentityRequired])
 def subscribe(event: Event) -> dict[str, str]:
     """Over Socket.IO: receive the caller's notifications (``account:balance:changed``)
     on this connection, pushed as ``event``.
     """
     handling = current_handling()
     if handling is None or handling.transport != "socketio":
-        raise BadRequest("Subscribe over Socket.IO", code="SOCKETIO_ONLY")
+        raise SocketIOOnly()
     room = f"user:{_caller(event)}"
     join_room(room)
     return {"room": room, "sid": request.sid}
 
 
-@events.handler("notifications:ping", 1, input=PingSchema, example=({"to": "user:7"}, None))
+@events.handler(
+    "notifications:ping",
+    1,
+    input=PingSchema,
+    example=({"to": "user:7"}, None),
+    errors=[PongNotPushed],
+)
 def ping(event: Event, data: dict[str, Any]) -> dict[str, str]:
     """Push ``notifications:pong`` to ``to``: a connection's sid, or a room such as
     ``user:7`` (a demonstration of ``events.push``); ``<name>:error`` with code
@@ -261,7 +290,7 @@ def ping(event: Event, data: dict[str, Any]) -> dict[str, str]:
     try:
         events.push(pong, to=data["to"])
     except PushFailed as error:
-        raise EventError("The pong could not be pushed", code=error.code) from error
+        raise PongNotPushed() from error
     return {"pushed": data["to"]}
 
 
@@ -270,6 +299,7 @@ def ping(event: Event, data: dict[str, Any]) -> dict[str, str]:
     1,
     input=ConvertSchema,
     example=({"amount": 1000, "to": "USD"}, {"amount": 180, "currency": "USD"}),
+    errors=[RatesUnavailable, UnknownCurrency],
 )
 def convert(event: Event, data: dict[str, Any]) -> dict[str, Any]:
     """Convert cents from BRL, with the rates of the rates service (``RATES_SERVICE_URL``;
@@ -278,14 +308,10 @@ def convert(event: Event, data: dict[str, Any]) -> dict[str, Any]:
     """
     answer = _rates_client().send("rates:get", 1, {})
     if not answer.is_success:
-        raise Unprocessable(
-            "The rates service failed",
-            code="RATES_UNAVAILABLE",
-            parameters={"answer": answer.name},
-        )
+        raise RatesUnavailable(parameters={"answer": answer.name})
     rate = answer.payload.get(data["to"])
     if rate is None:
-        raise BadRequest("Unknown currency", code="UNKNOWN_CURRENCY")
+        raise UnknownCurrency()
     return {
         "amount": round(data["amount"] * rate),
         "currency": data["to"],

@@ -52,3 +52,18 @@ class ConvertSchema(Schema):
 
     amount = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
     to = fields.String(required=True, validate=validate.Length(equal=3))
+
+
+class BalanceChangedSchema(Schema):
+    """A balance after a change (pushed as ``account:balance:changed``)."""
+
+    accountId = fields.Integer(required=True)
+    balance = fields.Integer(required=True, metadata={"description": "in cents"})
+
+
+class PongSchema(Schema):
+    """The answer to a ping (pushed as ``notifications:pong``)."""
+
+    from_ = fields.String(
+        required=True, data_key="from", metadata={"description": "the ping's id"}
+    )

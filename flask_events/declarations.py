@@ -17,14 +17,16 @@ __all__ = ["ErrorDeclaration", "PushSpec", "declare_errors", "undeclared"]
 class ErrorDeclaration:
     """A typed error a handler declares it may answer (``errors=[...]``).
 
-    A class declares every answer of its type (``NotFound``: ``<name>:notFound``
-    with any code); an instance declares its type with its code
-    (``NotFound("No such account", code="ACCOUNT_NOT_FOUND")``).
+    One of the library's classes declares every answer of its type (``NotFound``:
+    ``<name>:notFound`` with any code); an app's subclass (``class
+    AccountNotFound(NotFound): code = "ACCOUNT_NOT_FOUND"``) and an instance
+    (``NotFound("No such account", code="ACCOUNT_NOT_FOUND")``) declare their type
+    with their code.
     """
 
     #: The suffix of the answer's name (``"notFound"``).
     type: str
-    #: The code; ``None`` for a class: any code of the type.
+    #: The code; ``None`` for one of the library's classes: any code of the type.
     code: Optional[str]
     #: When it is answered, for the docs: the instance's message, or the class's
     #: default message.
@@ -55,10 +57,14 @@ def declare_errors(errors: Iterable[Any], what: str) -> tuple[ErrorDeclaration, 
         raise TypeError(f"errors of {what} must be a list of EventError classes or instances")
     declared = []
     for error in errors:
+        code: Optional[str]
         if isinstance(error, EventError):
             cls, code, message = error.__class__, error.code, error.message
         elif isinstance(error, type) and issubclass(error, EventError):
-            cls, code, message = error, None, error.message
+            # the library's own class: any code of its type; an app's subclass names
+            # one case, its own code
+            own = error.__module__ != EventError.__module__
+            cls, code, message = error, error.code if own else None, error.message
         else:
             raise TypeError(
                 f"errors of {what} must be EventError classes or instances, got {error!r}"

@@ -224,9 +224,7 @@ def events_operation(
         for answer in outcomes(handler, authenticated):
             if answer["kind"] == "response":
                 responses.append(_envelope(answer["name"], answer["version"], output, spec))
-            elif answer["name"] not in _SHARED or not any(
-                r["title"] == answer["name"] for r in responses
-            ):
+            else:  # eventNotFound and badProtocol: merged into one by _merged
                 responses.append(_error_envelope(answer))
     return {
         "summary": "Receive one event envelope and answer with its response event",
@@ -315,7 +313,7 @@ def _error_envelope(answer: dict[str, Any]) -> dict[str, Any]:
         payload = {**payload, "properties": {**payload["properties"], "code": code}}
     return {
         "type": "object",
-        "title": answer["name"],
+        "title": f"{answer['name']} v{answer['version']}",
         "description": answer["when"],
         "required": ["name", "version", "id", "flowId", "payload"],
         "properties": {
@@ -330,9 +328,6 @@ def _error_envelope(answer: dict[str, Any]) -> dict[str, Any]:
         },
     }
 
-
-#: The outcomes every event shares, listed once.
-_SHARED = frozenset({"eventNotFound", "badProtocol"})
 
 _BAD_PROTOCOL = _error_envelope(
     {
@@ -369,7 +364,7 @@ def _merged(responses: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if seen is None:
             merged[key] = envelope
             continue
-        if "description" in envelope and "description" in seen:  # two error outcomes
+        if envelope != seen:  # two error outcomes (eventNotFound: the same, once)
             codes = [e["properties"]["payload"]["properties"]["code"] for e in (seen, envelope)]
             seen["description"] += "; " + envelope["description"]
             if all("enum" in code for code in codes):
