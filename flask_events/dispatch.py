@@ -436,8 +436,8 @@ class Dispatcher:
             f"handler {spec.qualname}",
             lambda: self._settings(sender).propagate_exceptions,
         )
-        if raised is None and not spec.is_batch and self._settings(sender).warn_undeclared:
-            self._check_declared(spec, response)
+        if raised is None and not spec.is_batch:
+            self._check_declared(spec, response, sender)
         return response, raised
 
     def _log_deprecated(self, spec: HandlerSpec) -> None:
@@ -449,8 +449,10 @@ class Dispatcher:
         message = "" if spec.deprecated is True else f": {spec.deprecated}"
         logger.warning("event %r version %s is deprecated%s", spec.name, spec.version, message)
 
-    def _check_declared(self, spec: HandlerSpec, response: Event) -> None:
-        """Log (once per event and type) a typed error ``spec`` does not declare."""
+    def _check_declared(self, spec: HandlerSpec, response: Event, sender: Any) -> None:
+        """Log (once per event and type) a typed error ``spec`` does not declare, when
+        the sender's settings ask for it (debug and testing).
+        """
         payload = response.payload
         type_ = undeclared(
             spec.name,
@@ -461,7 +463,7 @@ class Dispatcher:
             authenticated=self.authenticator is not None and not spec.public,
         )
         key = ("undeclared", spec.name, spec.version, type_)
-        if type_ is None or key in self._logged:
+        if type_ is None or key in self._logged or not self._settings(sender).warn_undeclared:
             return
         self._logged.add(key)
         logger.warning(
