@@ -75,7 +75,9 @@ def declare_errors(errors: Iterable[Any], what: str) -> tuple[ErrorDeclaration, 
                 "an outcome of every event already; declare typed errors (NotFound, "
                 "Unprocessable, ...) or an error with its code"
             )
-        declared.append(ErrorDeclaration(cls.type, code, message, cls))
+        declaration = ErrorDeclaration(cls.type, code, message, cls)
+        if declaration not in declared:  # the same listed twice: shown once
+            declared.append(declaration)
     return tuple(declared)
 
 

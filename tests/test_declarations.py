@@ -145,6 +145,15 @@ def test_an_error_of_eventerror_with_its_own_code_can_be_declared():
     assert [(d.type, d.code) for d in spec.errors] == [("error", "DOWN")]
 
 
+def test_an_error_declared_twice_is_listed_once():
+    bp = EventsBlueprint("events", __name__)
+    spec = bp.add("pay", 1, lambda e: None, errors=[Overdrawn, NotFound, Overdrawn, NotFound])
+    assert [(d.type, d.code) for d in spec.errors] == [
+        ("unprocessable", "OVERDRAWN"),
+        ("notFound", None),
+    ]
+
+
 def test_add_batch_declares_errors_too():
     bp = EventsBlueprint("events", __name__)
     spec = bp.add_batch(errors=[Unauthorized])
