@@ -199,7 +199,7 @@ def _url(state: EventsState, endpoint: str) -> str:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["html", "json", "openapi"]),
+    type=click.Choice(["html", "json", "openapi", "asyncapi"]),
     default="html",
     show_default=True,
 )
@@ -216,7 +216,8 @@ def doc(fmt: str, output: Any, blueprint: Optional[str]) -> None:
 
     html: a self-contained page (styles and script inline, no "try it" panels); json:
     the doc.json catalogue, keyed by blueprint when there are several; openapi: one
-    OpenAPI document with every blueprint's events endpoint.
+    OpenAPI document with every blueprint's events endpoint; asyncapi: one AsyncAPI
+    document with every blueprint's sockets.
     """
     documented = {}
     for key, state in _blueprints(blueprint).items():
@@ -227,7 +228,7 @@ def doc(fmt: str, output: Any, blueprint: Optional[str]) -> None:
     if not documented:
         raise click.UsageError("no events blueprint of the app has doc routes")
     urls = {
-        key: {e: _url(state, e) for e in ("events", "doc", "doc_json", "openapi")}
+        key: {e: _url(state, e) for e in ("events", "doc", "doc_json", "openapi", "asyncapi")}
         for key, state in documented.items()
     }
     output.write(cli_doc.export(fmt, urls, current_app.name))

@@ -1,9 +1,9 @@
 """``flask events doc``: the documentation of several events blueprints as one file.
 
 Each blueprint's documentation is taken from the app itself (the views of its
-``/doc``, ``/doc.json`` and ``/openapi.json`` routes, called directly, without the
-app's ``before_request`` functions), so the file says exactly what the served pages
-say. The HTML page is made self-contained: its
+``/doc``, ``/doc.json``, ``/openapi.json`` and ``/asyncapi.json`` routes, called
+directly, without the app's ``before_request`` functions), so the file says exactly
+what the served pages say. The HTML page is made self-contained: its
 stylesheets and scripts inline, its "try it" panels and links to server paths
 removed (a page opened from a file has no events endpoint to send to).
 """
@@ -19,9 +19,11 @@ import click
 from flask import current_app
 from werkzeug.exceptions import HTTPException
 
+from .asyncapi import prefixed
+
 __all__ = ["export"]
 
-#: A blueprint's doc URLs, by endpoint (``doc``, ``doc_json``, ``openapi``).
+#: A blueprint's doc URLs, by endpoint (``doc``, ``doc_json``, ``openapi``, ``asyncapi``).
 Urls = dict[str, str]
 
 _LINK = re.compile(r"<link\b[^>]*>", re.IGNORECASE)
@@ -44,10 +46,10 @@ _END_TAG = re.compile(r"</(script|style)", re.IGNORECASE)
 
 def export(fmt: str, blueprints: dict[str, Urls], app_name: str) -> str:
     """The documentation of ``blueprints`` (full name: its doc URLs) in ``fmt``
-    (``html``, ``json`` or ``openapi``).
+    (``html``, ``json``, ``openapi`` or ``asyncapi``).
 
     :raises click.ClickException: a doc route did not answer 200, or two blueprints
-        define one OpenAPI component differently.
+        define one OpenAPI (or AsyncAPI) schema component differently.
     """
     if fmt == "json":
         catalogues = {key: json.loads(_get(urls["doc_json"])) for key, urls in blueprints.items()}
@@ -56,6 +58,9 @@ def export(fmt: str, blueprints: dict[str, Urls], app_name: str) -> str:
     if fmt == "openapi":
         documents = {key: json.loads(_get(urls["openapi"])) for key, urls in blueprints.items()}
         return json.dumps(_merged_openapi(documents, app_name), indent=2)
+    if fmt == "asyncapi":
+        documents = {key: json.loads(_get(urls["asyncapi"])) for key, urls in blueprints.items()}
+        return json.dumps(_merged_asyncapi(documents, app_name), indent=2)
     pages = {key: _get(urls["doc"]) for key, urls in blueprints.items()}
     if len(pages) > 1:
         events_urls = {key: urls["events"] for key, urls in blueprints.items()}
@@ -100,6 +105,33 @@ def _merged_openapi(documents: dict[str, Any], app_name: str) -> Any:
                     "another blueprint: write one document per blueprint with --blueprint"
                 )
     return first
+
+
+def _merged_asyncapi(documents: dict[str, Any], app_name: str) -> Any:
+    """One AsyncAPI document: every blueprint's channels, operations and messages,
+    keyed ``<blueprint>.<key>`` (see :func:`~flask_events.asyncapi.prefixed`), and
+    their schema components.
+    """
+    if len(documents) == 1:
+        return next(iter(documents.values()))
+    merged: Any = None
+    for key, document in documents.items():
+        document = prefixed(document, key)
+        if merged is None:
+            merged = document
+            merged["info"]["title"] = f"{app_name} events"
+            continue
+        for section in ("channels", "operations"):
+            merged[section].update(document[section])
+        components = merged["components"]
+        components["messages"].update(document["components"]["messages"])
+        for name, schema in document["components"]["schemas"].items():
+            if components["schemas"].setdefault(name, schema) != schema:
+                raise click.ClickException(
+                    f"events blueprint {key!r} defines AsyncAPI schema {name!r} unlike "
+                    "another blueprint: write one document per blueprint with --blueprint"
+                )
+    return merged
 
 
 def _merged_pages(

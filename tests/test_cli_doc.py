@@ -6,6 +6,7 @@ JSON catalogue keyed by blueprint, one OpenAPI document.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
@@ -111,6 +112,47 @@ def test_doc_openapi_is_one_document_of_every_blueprint(runner, tmp_path):
     ]
 
 
+def test_doc_asyncapi_is_one_document_of_every_blueprint_keyed_by_its_name(runner, tmp_path):
+    text, _ = export(runner, tmp_path, "--format", "asyncapi")
+    document = json.loads(text)
+    assert document["asyncapi"] == "3.0.0"
+    assert document["info"]["title"] == "tests.cli_app events"
+    assert {key: channel["address"] for key, channel in document["channels"].items()} == {
+        "plain.websocket": "/plain/events/ws",
+        "secured.websocket": "/secured/events/ws",
+        "v1.shared.websocket": "/v1/s/events/ws",
+        "v2.shared.websocket": "/v2/s/events/ws",
+    }
+    assert "secured.websocket.echo.v1" in document["operations"]
+    assert "v2.shared.twice.v1.request" in document["components"]["messages"]
+    refs = re.findall(r'"\$ref": "#/([^"]+)"', text)
+    for ref in refs:  # every reference resolves in the merged document
+        node = document
+        for part in ref.split("/"):
+            node = node[part]
+    channel = document["channels"]["secured.websocket"]
+    assert channel["messages"]["echo.v1.request"] == {
+        "$ref": "#/components/messages/secured.echo.v1.request"
+    }
+
+
+def test_doc_asyncapi_of_one_blueprint_is_its_served_document(runner, app, tmp_path):
+    text, _ = export(runner, tmp_path, "--format", "asyncapi", "--blueprint", "plain")
+    assert json.loads(text) == app.test_client().get("/plain/asyncapi.json").json
+
+
+def test_doc_asyncapi_refuses_one_schema_name_defined_two_ways():
+    app = Flask(__name__)
+    for prefix, field in (("a", fields.Int()), ("b", fields.Str())):
+        schema = type("ThingSchema", (Schema,), {"value": field})
+        events = EventsBlueprint(f"events_{prefix}", __name__)
+        events.add("thing", 1, lambda event, thing: thing, input=schema)
+        app.register_blueprint(events, url_prefix=f"/{prefix}")
+    result = app.test_cli_runner().invoke(args=["events", "doc", "--format", "asyncapi"])
+    assert result.exit_code == 1
+    assert "events blueprint 'events_b' defines AsyncAPI schema 'Thing'" in result.output
+
+
 @pytest.mark.e2e
 def test_doc_html_as_a_real_subprocess(tmp_path):
     target = tmp_path / "events.html"
@@ -142,7 +184,7 @@ def guarded_app() -> Flask:
     @events.before_request
     def protect_doc():
         endpoint = (request.endpoint or "").rsplit(".", 1)[-1]
-        if endpoint in {"doc", "doc_json", "openapi", "static"}:
+        if endpoint in {"doc", "doc_json", "openapi", "asyncapi", "static"}:
             abort(403)
 
     app = Flask(__name__)
@@ -150,13 +192,16 @@ def guarded_app() -> Flask:
     return app
 
 
-@pytest.mark.parametrize("fmt", ["html", "json", "openapi"])
+@pytest.mark.parametrize("fmt", ["html", "json", "openapi", "asyncapi"])
 def test_doc_exports_a_blueprint_whose_doc_routes_a_before_request_guards(tmp_path, fmt):
     app = guarded_app()
     assert app.test_client().get("/doc").status_code == 403
+    assert app.test_client().get("/asyncapi.json").status_code == 403
     page, _ = export(app.test_cli_runner(), tmp_path, "--format", fmt)
     if fmt == "openapi":
         assert "/events" in json.loads(page)["paths"]
+    elif fmt == "asyncapi":
+        assert "hello.v1.request" in json.loads(page)["components"]["messages"]
     else:
         assert "hello" in page and "Says hi." in page
     if fmt == "html":
