@@ -79,7 +79,8 @@ def test_documented_before_request_protects_the_doc_routes_only():
     app.config["DOC_TOKEN"] = "s3cret"
     app.register_blueprint(events, url_prefix="/api")
     client = app.test_client()
-    for url in ("/api/doc", "/api/doc.json", "/api/openapi.json", "/api/events-static/doc.js"):
+    urls = ("/doc", "/doc.json", "/openapi.json", "/asyncapi.json", "/events-static/doc.js")
+    for url in ("/api" + url for url in urls):
         with client.get(url) as response:
             assert response.status_code == 403, url
         with client.get(url, headers={"X-Doc-Token": "s3cret"}) as response:
@@ -96,6 +97,6 @@ def test_doc_url_none_leaves_no_doc_nor_static_route():
     assert not {e for e in endpoints if e.startswith("events.") and "event" not in e[7:]}
     assert "events.static" not in endpoints
     client = app.test_client()
-    for url in ("/doc", "/doc.json", "/openapi.json", "/events-static/doc.js"):
+    for url in ("/doc", "/doc.json", "/openapi.json", "/asyncapi.json", "/events-static/doc.js"):
         with client.get(url) as response:
             assert response.status_code == 404, url
