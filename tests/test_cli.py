@@ -79,6 +79,7 @@ def test_send_to_a_remote_endpoint(runner):
         ("html", lambda text: '<section class="event"' in text),
         ("json", lambda text: json.loads(text)[0]["name"] == "account:deposit"),
         ("openapi", lambda text: json.loads(text)["openapi"] == "3.1.0"),
+        ("asyncapi", lambda text: set(json.loads(text)["channels"]) == {"socketio", "websocket"}),
     ],
 )
 def test_doc_to_a_file(runner, tmp_path, fmt, check):
