@@ -20,7 +20,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from . import docs
-from .docs import _payload_schema  # the OpenAPI document's schemas, as components
+from .docs import payload_schema  # the OpenAPI document's schemas, as components
 from .outcomes import ERROR_PAYLOAD, outcomes
 from .registry import HandlerSpec, PushSpec, Registry
 from .schemas import MarshmallowSchema, PayloadSchema
@@ -274,7 +274,7 @@ class _Builder:
             return {}
         if payload is docs.BATCH_OUTPUT:
             return {"type": "array", "items": _ENVELOPE_REF}
-        schema = _payload_schema(payload, self.spec)  # pydantic's $defs: components
+        schema = payload_schema(payload, self.spec)  # pydantic's $defs: components
         if isinstance(payload, MarshmallowSchema):
             resolver = self.plugin.resolver
             assert resolver is not None  # set when the spec was made

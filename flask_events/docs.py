@@ -30,6 +30,7 @@ __all__ = [
     "catalogue",
     "events_operation",
     "openapi_document",
+    "payload_schema",
     "push_catalogue",
 ]
 
@@ -268,7 +269,7 @@ def _envelope(
             "version": {"type": "integer", "enum": [version]},
             "id": {"type": "string", "minLength": 1},
             "flowId": {"type": "string", "minLength": 1},
-            "payload": _payload_schema(payload, spec),
+            "payload": payload_schema(payload, spec),
             "identity": {"type": "object"},
             "auth": {"type": "object"},
             "metadata": {"type": "object"},
@@ -276,7 +277,11 @@ def _envelope(
     }
 
 
-def _payload_schema(payload: Optional[PayloadSchema], spec: APISpec) -> Any:
+def payload_schema(payload: Optional[PayloadSchema], spec: APISpec) -> Any:
+    """The JSON Schema of ``payload`` in ``spec``: a marshmallow schema as its schema
+    object (apispec's marshmallow plugin makes it a component), pydantic's with its
+    ``$defs`` added to the components; ``{}`` (anything) for ``None``.
+    """
     if payload is None:
         return {}
     if isinstance(payload, MarshmallowSchema):
