@@ -9,6 +9,7 @@ descriptions, doc text and examples) is served by ``flask run`` on a free loopba
 port; Debian's Chromium (tests/browser.py) opens its /doc through playwright, each
 round in a fresh browser context (empty cache), the two sizes alternating. Measured:
 
+- **size**: the bytes of /doc's HTML and the number of elements of its DOM;
 - **load**: the navigation's ``responseStart`` (first byte: the server's rendering),
   ``domContentLoadedEventEnd`` and ``loadEventEnd``, from navigation start;
 - **interactive**: from navigation start until the first keystroke typed into the
@@ -191,7 +192,8 @@ HOOK = """
 TIMINGS = """() => {
   const [nav] = performance.getEntriesByType("navigation");
   return {ttfb: nav.responseStart, dcl: nav.domContentLoadedEventEnd, load: nav.loadEventEnd,
-          total: document.querySelectorAll("section.event").length};
+          total: document.querySelectorAll("section.event").length,
+          elements: document.getElementsByTagName("*").length};
 }"""
 
 
@@ -250,6 +252,7 @@ def summarize(rounds: list[dict[str, Any]], size: int) -> dict[str, Any]:
         "filter_p95": p95(keystrokes),
         "keystrokes": len(keystrokes),
         "html": size,
+        "elements": rounds[0]["elements"],
         "events": rounds[0]["total"],
         "filtered": all(one["first_shown"] < one["total"] for one in rounds),
         "narrowest": rounds[0]["narrowest"],
@@ -287,13 +290,14 @@ def run(sizes: list[int], rounds: int, deadline: float) -> dict[int, dict[str, A
 
 def report(summary: dict[int, dict[str, Any]], large: int, small: Optional[int]) -> str:
     lines = [
-        "| events | HTML | first byte | DOMContentLoaded | load | interactive "
+        "| events | HTML | elements | first byte | DOMContentLoaded | load | interactive "
         "| filter median | filter p95 | keystrokes |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for one in summary.values():
         lines.append(
-            f"| {one['events']} | {one['html'] / 1024:,.0f} KiB | {one['ttfb']:.0f} ms "
+            f"| {one['events']} | {one['html'] / 1024:,.0f} KiB | {one['elements']:,} "
+            f"| {one['ttfb']:.0f} ms "
             f"| {one['dcl']:.0f} ms | {one['load']:.0f} ms | {one['interactive']:.0f} ms "
             f"| {one['filter_median']:.1f} ms | {one['filter_p95']:.1f} ms "
             f"| {one['keystrokes']} |"
