@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Optional
 
-__all__ = ["Field", "fields", "search_text"]
+__all__ = ["Field", "fields"]
 
 #: Schemas nested deeper than this are not expanded (a guard, not a limit one meets).
 MAX_DEPTH = 32
@@ -56,16 +56,6 @@ def fields(schema: Mapping[str, Any]) -> list[Field]:
     if _is_object(node):
         return list(walker.children(node, "", 0, (ref or id(schema),)))
     return list(walker.rows("", schema, True, 0, ()))
-
-
-def search_text(schema: Optional[Mapping[str, Any]]) -> str:
-    """The field names of ``schema`` (a JSON Schema or ``None``), space-separated, for
-    the page's filter box.
-    """
-    if not schema:
-        return ""
-    names = (row.name for row in fields(schema))
-    return " ".join(dict.fromkeys(name for name in names if name not in ("", "*")))
 
 
 class _Walker:

@@ -8,7 +8,7 @@ from typing import Literal, Optional, Union
 import marshmallow as ma
 import pydantic
 
-from flask_events.doc_fields import Field, fields, search_text
+from flask_events.doc_fields import Field, fields
 from flask_events.schemas import adapt
 
 
@@ -168,10 +168,3 @@ def test_openapi_30_spellings():
     rows = fields(schema)
     assert rows[0] == Field("n", 0, "number | null", False, ("> 1",), "")
     assert rows[1] == Field("v", 0, "string", False, ("format uuid",), "an id")
-
-
-def test_search_text_is_the_field_names():
-    assert search_text(adapt(Order).json_schema()) == (
-        "name kind when items amount tags one counts total"
-    )
-    assert search_text(None) == ""
