@@ -216,3 +216,9 @@ def test_filter_by_doc_text_and_the_no_match_note(page):
     assert page.locator("#no-match").is_visible()
     page.fill("#filter", "")
     assert len(visible_sections(page)) == 4  # 3 events, 1 push
+
+
+def test_the_header_links_every_machine_readable_document(page):
+    links = page.locator("header a").evaluate_all("links => links.map(a => a.textContent)")
+    assert links == ["doc.json", "openapi.json", "asyncapi.json"]
+    assert page.locator('header a[href="/asyncapi.json"]').is_visible()
