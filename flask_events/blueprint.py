@@ -6,27 +6,21 @@ import functools
 import logging
 import os
 from typing import Any, Callable, Iterable, Optional, Type, TypeVar, Union
-from urllib.parse import urlsplit
 
 from flask import (
     Flask,
-    Response,
     current_app,
     has_app_context,
-    jsonify,
-    render_template,
-    request,
-    url_for,
 )
 from flask.blueprints import BlueprintSetupState
 from flask_smorest import Blueprint as SmorestBlueprint
 
-from . import doc_fields, docs, snippets
-from .asyncapi import asyncapi_document
+from . import docs
 from .batch import BatchHandler, BatchPayload
 from .cli import events_cli
 from .config import DEFAULT_CONFIG, DEFAULT_PREFIX, setting, settings_of
 from .dispatch import Dispatcher
+from .doc_views import DocViews
 from .errors import EventsError
 from .event import Event
 from .failures import qualname
@@ -121,15 +115,7 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
                 self, events_rule + "/", "events_slash", events_view, methods=["POST"]
             )
         if doc_url is not None:
-            base = doc_url.rstrip("/")
-            add_undocumented_rule(self, doc_url, "doc", self._doc_view)
-            add_undocumented_rule(self, base + ".json", "doc_json", self._doc_json_view)
-            add_undocumented_rule(
-                self, base.rsplit("/", 1)[0] + "/openapi.json", "openapi", self._openapi_view
-            )
-            add_undocumented_rule(
-                self, base.rsplit("/", 1)[0] + "/asyncapi.json", "asyncapi", self._asyncapi_view
-            )
+            DocViews(self).add_to(doc_url)
         self.websocket_url = websocket_url
         if websocket_url is not None:
             websocket_view = websocket_view_for(self.dispatcher)
@@ -464,68 +450,6 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         operation = docs.events_operation(self.registry, spec, authenticated)
         set_operation(self, "events", "post", operation)
         super().register_views_in_doc(api, app, spec, **kwargs)
-
-    # -- documentation views ---------------------------------------------------------
-
-    def _doc_view(self) -> str:
-        return render_template(
-            "flask_events/doc.html",
-            title=self.name,
-            events=docs.catalogue(self.registry, self.dispatcher.authenticator is not None),
-            pushes=docs.push_catalogue(self.registry),
-            events_url=url_for(".events"),
-            try_it=bool(setting(current_app, "EVENTS_DOC_TRY_IT", self.config_prefix)),
-            pretty=docs.pretty,
-            doc_html=docs.doc_html,
-            fields=doc_fields.fields,
-            error_payload=docs.ERROR_PAYLOAD,
-            endpoints=self._page_endpoints(),
-            snippets=snippets.snippets,
-        )
-
-    def _page_endpoints(self) -> snippets.Endpoints:
-        """The absolute URLs of this registration, as the page was asked for: where
-        its snippets and try-it panels send (ws:// or wss:// for the WebSocket).
-        """
-        state = registrations(current_app).get(request.blueprint or "")
-        websocket = None
-        if self.websocket_url is not None:
-            websocket = url_for(".events_websocket", _external=True)
-        socketio, path = None, "/socket.io"
-        if state is not None and state.socketio is not None:
-            socketio = request.host_url.rstrip("/") + (state.namespace or "/")
-            middleware = getattr(state.socketio, "sockio_mw", None)
-            path = getattr(middleware, "engineio_path", path).rstrip("/") or path
-        return snippets.Endpoints(url_for(".events", _external=True), websocket, socketio, path)
-
-    def _doc_json_view(self) -> Response:
-        return jsonify(docs.catalogue(self.registry, self.dispatcher.authenticator is not None))
-
-    def _openapi_view(self) -> Response:
-        document = docs.openapi_document(
-            self.registry,
-            path=url_for(".events"),
-            title=f"{self.name} events",
-            authenticated=self.dispatcher.authenticator is not None,
-        )
-        return jsonify(document)
-
-    def _asyncapi_view(self) -> Response:
-        state = registrations(current_app).get(request.blueprint or "")
-        websocket = None
-        if self.websocket_url is not None:  # a path: url_for gives a ws:// URL
-            websocket = urlsplit(url_for(".events_websocket", _external=True)).path
-        socketio = None
-        if state is not None and state.socketio is not None:
-            socketio = state.namespace or "/"
-        document = asyncapi_document(
-            self.registry,
-            title=f"{self.name} events",
-            websocket=websocket,
-            socketio=socketio,
-            authenticated=self.dispatcher.authenticator is not None,
-        )
-        return jsonify(document)
 
 
 def _app_context(app: Flask) -> Any:
