@@ -3,9 +3,10 @@
 Each blueprint's documentation is taken from the app itself (the views of its
 ``/doc``, ``/doc.json``, ``/openapi.json`` and ``/asyncapi.json`` routes, called
 directly, without the app's ``before_request`` functions), so the file says exactly
-what the served pages say. The HTML page is made self-contained: its
-stylesheets and scripts inline, its "try it" panels and links to server paths
-removed (a page opened from a file has no events endpoint to send to).
+what the served pages say. The HTML page is made self-contained: every event's
+details inline (from the ``/doc/event`` route, where the page fetches them on demand),
+its stylesheets and scripts inline, its "try it" panels, snippets and links to server
+paths removed (a page opened from a file has no events endpoint to send to).
 """
 
 from __future__ import annotations
@@ -33,6 +34,14 @@ _TRY = re.compile(r'<form\b[^>]*class="try"[^>]*>.*?</form>\s*', re.IGNORECASE |
 _SERVER_LINK = re.compile(r'<a\b[^>]*href="/[^"]*"[^>]*>(.*?)</a>', re.IGNORECASE | re.DOTALL)
 _EVENTS_URL = re.compile(r'\s*data-events-url="[^"]*"')
 _TOC = re.compile(r'(<ul id="toc">)(.*?)(</ul>)', re.DOTALL)
+_TOC_PUSHES = re.compile(
+    r'\s*<p class="toc-group pushes" id="toc-pushes-label">.*?</ul>', re.DOTALL
+)
+_BODY = re.compile(r'<div class="body" data-body-url="([^"]*)"[^>]*>.*?</div>', re.DOTALL)
+_SNIPPETS = re.compile(
+    r'<div class="snippets">\s*<h3>Snippets</h3>(?:\s*<details\b.*?</details>)*\s*</div>\s*',
+    re.DOTALL,
+)
 _MAIN = re.compile(r"(<main>)(.*?)(</main>)", re.DOTALL)
 _LEAD = re.compile(r'<p class="lead">.*?</p>', re.DOTALL)
 _TITLE = re.compile(r"<title>.*?</title>", re.DOTALL)
@@ -61,7 +70,7 @@ def export(fmt: str, blueprints: dict[str, Urls], app_name: str) -> str:
     if fmt == "asyncapi":
         documents = {key: json.loads(_get(urls["asyncapi"])) for key, urls in blueprints.items()}
         return json.dumps(_merged_asyncapi(documents, app_name), indent=2)
-    pages = {key: _get(urls["doc"]) for key, urls in blueprints.items()}
+    pages = {key: _with_bodies(_get(urls["doc"])) for key, urls in blueprints.items()}
     if len(pages) > 1:
         events_urls = {key: urls["events"] for key, urls in blueprints.items()}
         pages = _merged_pages(pages, events_urls, app_name)
@@ -86,6 +95,13 @@ def _get(url: str) -> str:
             return str(response.get_data(as_text=True))
         finally:
             response.close()
+
+
+def _with_bodies(page: str) -> str:
+    """``page`` with the details of each event that it fetches on demand (above
+    ``EVENTS_DOC_INLINE_MAX`` events) inline, as a smaller page holds them.
+    """
+    return _BODY.sub(lambda m: _get(html.unescape(m.group(1))).strip(), page)
 
 
 def _merged_openapi(documents: dict[str, Any], app_name: str) -> Any:
@@ -139,9 +155,15 @@ def _merged_pages(
 ) -> dict[str, str]:
     """The first page with events, holding every page's events: each blueprint's
     sections under a heading naming it and its events URL, their anchors prefixed with
-    its name.
+    its name; each blueprint's table of pushes kept, titled with its name.
     """
     found = {key: (_TOC.search(page), _MAIN.search(page)) for key, page in pages.items()}
+    push_tocs = []
+    for key in pages:
+        push_toc = _TOC_PUSHES.search(pages[key])
+        if push_toc is not None and found[key][0] and found[key][1]:
+            label = f"Pushes of {html.escape(key)}</p>"
+            push_tocs.append(_prefixed(push_toc.group(0).replace("Pushes</p>", label, 1), key))
     with_events = [key for key, (toc, main) in found.items() if toc and main]
     if not with_events:
         return dict([next(iter(pages.items()))])
@@ -155,8 +177,10 @@ def _merged_pages(
             f"<code>POST {html.escape(events_urls[key])}</code></h2>"
         )
         sections.append(heading + _prefixed(main.group(2), key))
-    skeleton = pages[with_events[0]]
-    skeleton = _TOC.sub(lambda m: m.group(1) + "".join(toc_items) + m.group(3), skeleton, 1)
+    skeleton = _TOC_PUSHES.sub("", pages[with_events[0]], 1)
+    skeleton = _TOC.sub(
+        lambda m: m.group(1) + "".join(toc_items) + m.group(3) + "".join(push_tocs), skeleton, 1
+    )
     skeleton = _MAIN.sub(lambda m: m.group(1) + "".join(sections) + m.group(3), skeleton, 1)
     names = html.escape(", ".join(pages))
     lead = f'<p class="lead">The events of {len(pages)} events blueprints: {names}.</p>'
@@ -167,12 +191,13 @@ def _merged_pages(
 
 
 def _prefixed(fragment: str, key: str) -> str:
-    """``fragment`` with its ids and in-page links prefixed with ``key/``."""
+    """``fragment`` with its ids, the ids it refers to (``aria-labelledby``) and its
+    in-page links prefixed with ``key/``."""
     return re.sub(
-        r'\b(id|href)="(#?)([^"]*)"',
+        r'\b(id|aria-labelledby|href)="(#?)([^"]*)"',
         lambda m: (
             f'{m.group(1)}="{m.group(2)}{html.escape(key)}/{m.group(3)}"'
-            if m.group(1) == "id" or m.group(2)
+            if m.group(1) != "href" or m.group(2)
             else m.group(0)
         ),
         fragment,
@@ -181,12 +206,14 @@ def _prefixed(fragment: str, key: str) -> str:
 
 def _self_contained(pages: dict[str, str]) -> str:
     """The one page of ``pages`` with its assets inline and nothing that needs the
-    server: no "try it" panel, no link to a server path, no events URL.
+    server: no "try it" panel, no snippet (they name the server the export ran
+    for), no link to a server path, no events URL.
     """
     page = next(iter(pages.values()))
     page = _LINK.sub(_inline_stylesheet, page)
     page = _SCRIPT.sub(_inline_script, page)
     page = _TRY.sub("", page)
+    page = _SNIPPETS.sub("", page)
     page = _SERVER_LINK.sub(lambda m: m.group(1), page)
     page = _H1.sub(lambda m: m.group(0) + "\n    " + _EXPORTED, page, 1)
     return _EVENTS_URL.sub("", page, 1)

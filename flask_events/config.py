@@ -61,6 +61,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "EVENTS_SERVICES": None,
     # Show the "try it" panels on the /doc page (read when the page is rendered).
     "EVENTS_DOC_TRY_IT": True,
+    # Most events whose details the /doc page holds inline; above it, each event's
+    # details are fetched from <doc>/event as its section nears the viewport, is
+    # linked to or gets the focus (read when the page is rendered). None: no limit.
+    "EVENTS_DOC_INLINE_MAX": 50,
 }
 
 

@@ -207,28 +207,30 @@
     }
   }
 
-  document.querySelectorAll("form.try").forEach(function (form) {
-    form.addEventListener("submit", function (submitted) {
-      submitted.preventDefault();
-      var textarea = form.querySelector("textarea");
-      var envelope, text;
-      try {
-        envelope = freshIds(parseExact(textarea.value));
-        text = JSON.stringify(envelope, null, 2);
-      } catch (error) {
-        show(form, "invalid", "Not JSON: " + error.message, "");
-        return;
-      }
-      textarea.value = text;  // what is sent, its new ids included
-      var choice = form.querySelector('input[name="transport"]:checked');
-      if (choice && choice.value === "websocket") {
-        show(form, "sending", "Sending over the WebSocket…", "");
-        sendOverWebSocket(form, text, envelope);
-      } else {
-        show(form, "sending", "Sending…", "");
-        sendOverHttp(form, text);
-      }
-    });
+  // Listened to on the document, so that the panels of details fetched later (doc.js)
+  // work as the ones the page came with.
+  document.addEventListener("submit", function (submitted) {
+    var form = submitted.target;
+    if (!(form instanceof HTMLFormElement) || !form.matches("form.try")) { return; }
+    submitted.preventDefault();
+    var textarea = form.querySelector("textarea");
+    var envelope, text;
+    try {
+      envelope = freshIds(parseExact(textarea.value));
+      text = JSON.stringify(envelope, null, 2);
+    } catch (error) {
+      show(form, "invalid", "Not JSON: " + error.message, "");
+      return;
+    }
+    textarea.value = text;  // what is sent, its new ids included
+    var choice = form.querySelector('input[name="transport"]:checked');
+    if (choice && choice.value === "websocket") {
+      show(form, "sending", "Sending over the WebSocket…", "");
+      sendOverWebSocket(form, text, envelope);
+    } else {
+      show(form, "sending", "Sending…", "");
+      sendOverHttp(form, text);
+    }
   });
 
   // -- the snippets' Copy buttons: the clipboard API, else a selected textarea and
@@ -253,15 +255,15 @@
     });
   }
 
-  document.querySelectorAll(".snippet button.copy").forEach(function (button) {
-    button.addEventListener("click", function () {
-      var snippet = button.closest(".snippet");
-      var said = snippet.querySelector(".copied");
-      copyText(snippet.querySelector("pre code").textContent).then(function () {
-        said.textContent = "Copied";
-      }, function (error) {
-        said.textContent = "Not copied: " + error.message + "; select the text instead";
-      });
+  document.addEventListener("click", function (clicked) {
+    var button = clicked.target.closest && clicked.target.closest(".snippet button.copy");
+    if (!button) { return; }
+    var snippet = button.closest(".snippet");
+    var said = snippet.querySelector(".copied");
+    copyText(snippet.querySelector("pre code").textContent).then(function () {
+      said.textContent = "Copied";
+    }, function (error) {
+      said.textContent = "Not copied: " + error.message + "; select the text instead";
     });
   });
 })();
