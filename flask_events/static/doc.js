@@ -65,7 +65,7 @@
         seen.forEach(function (entry) {
           if (entry.isIntersecting) { load(entry.target); }
         });
-      }, { rootMargin: "600px 0px" });
+      }, { rootMargin: "200px 0px" });
       lazy.forEach(function (holder) { observer.observe(holder.parentNode); });
     } else {
       lazy.forEach(function (holder) { load(holder.parentNode); });
