@@ -564,6 +564,26 @@ console.log = (...args) => {
 """
 
 
+def run_node(
+    script: Path, *args: Any, cwd: Path, timeout: float, **env_extra: str
+) -> subprocess.CompletedProcess:
+    """Run ``script`` under node with ``args``, resolving packages from
+    ``tests/js/node_modules``, without proxies (traffic stays on 127.0.0.1), with
+    ``env_extra`` in its environment; the completed process, its output as text.
+    """
+    env = {key: value for key, value in os.environ.items() if "proxy" not in key.lower()}
+    env.update(NODE_PATH=str(JS / "node_modules"), **env_extra)
+    return subprocess.run(
+        [node_with_js_modules(), str(script), *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env=env,
+    )
+
+
 def run_js_snippet(snippet: str, workdir: Path, expected_answers: int) -> list[list[Any]]:
     """Run a JavaScript ``snippet`` (a README or docs block, its URLs already pointing
     at a running server) under node as a browser would, in ``workdir``: with
@@ -573,19 +593,8 @@ def run_js_snippet(snippet: str, workdir: Path, expected_answers: int) -> list[l
     """
     import json
 
-    node = node_with_js_modules()
     script = workdir / "snippet.js"
     script.write_text(JS_SNIPPET_PRELUDE + snippet)
-    env = {key: value for key, value in os.environ.items() if "proxy" not in key.lower()}
-    env.update(NODE_PATH=str(JS / "node_modules"), JS_SNIPPET_ANSWERS=str(expected_answers))
-    result = subprocess.run(
-        [node, str(script)],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
-        env=env,
-    )
+    result = run_node(script, cwd=workdir, timeout=90, JS_SNIPPET_ANSWERS=str(expected_answers))
     assert result.returncode == 0, (result.returncode, result.stdout, result.stderr)
     return [json.loads(line) for line in result.stdout.splitlines()]

@@ -6,9 +6,7 @@ by the reference parser (npm ``@asyncapi/parser``, under node) in the e2e tests.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 from typing import Any, Iterator
 
 import pydantic
@@ -22,7 +20,7 @@ from flask_events import EventsBlueprint, Forbidden, NotFound, Unprocessable
 from flask_events.asyncapi import asyncapi_document
 from flask_events.outcomes import outcomes
 
-from .servers import JS, node_with_js_modules
+from .servers import run_node
 
 KEY = re.compile(r"^[a-zA-Z0-9.\-_]+$")
 
@@ -351,24 +349,13 @@ ERROR = 0
 
 
 def parse_with_reference_parser(tmp_path, documents: list[Any]) -> list[dict[str, Any]]:
-    node = node_with_js_modules()
     script = tmp_path / "parse.js"
     script.write_text(PARSE)
     files = []
     for n, document in enumerate(documents):
         files.append(tmp_path / f"asyncapi{n}.json")
         files[-1].write_text(json.dumps(document))
-    env = {key: value for key, value in os.environ.items() if "proxy" not in key.lower()}
-    env["NODE_PATH"] = str(JS / "node_modules")
-    result = subprocess.run(
-        [node, str(script), *map(str, files)],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-        env=env,
-    )
+    result = run_node(script, *files, cwd=tmp_path, timeout=180)
     assert result.returncode == 0, (result.stdout, result.stderr)
     reports = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(reports) == len(documents)
