@@ -62,7 +62,8 @@ def take(output: Path) -> list[Path]:
                     viewport=VIEWPORT, color_scheme=scheme, reduced_motion="reduce"
                 )
                 page = context.new_page()
-                page.goto(f"{base}/doc", wait_until="load", timeout=60_000)
+                # networkidle: sections whose details the page fetches on demand have them
+                page.goto(f"{base}/doc", wait_until="networkidle", timeout=60_000)
                 page.locator("section.event").first.wait_for(state="attached", timeout=30_000)
                 path = output / f"doc-{scheme}.png"
                 page.screenshot(path=str(path), full_page=False, animations="disabled")
