@@ -240,6 +240,13 @@ def doc_try_it(app: Flask, probe: SimpleNamespace) -> None:
     assert '<form class="try"' not in client.get("/doc").get_data(as_text=True)
 
 
+def doc_inline_max(app: Flask, probe: SimpleNamespace) -> None:
+    client = app.test_client()
+    assert "data-body-url" not in client.get("/doc").get_data(as_text=True)
+    app.config["EVENTS_DOC_INLINE_MAX"] = 0
+    assert "data-body-url" in client.get("/doc").get_data(as_text=True)
+
+
 def services(app: Flask, probe: SimpleNamespace) -> None:
     from flask_events import events_client
 
@@ -252,6 +259,7 @@ def services(app: Flask, probe: SimpleNamespace) -> None:
 CASES: dict[str, Callable[[Flask, SimpleNamespace], None]] = {
     "EVENTS_SERVICES": services,
     "EVENTS_DOC_TRY_IT": doc_try_it,
+    "EVENTS_DOC_INLINE_MAX": doc_inline_max,
     "EVENTS_MAX_CONTENT_LENGTH": max_content_length,
     "EVENTS_VALIDATE_OUTPUT": validate_output,
     "EVENTS_BATCH_MAX_EVENTS": batch_max_events,
