@@ -42,21 +42,43 @@ def require_chromium() -> Any:
 
 
 @contextlib.contextmanager
-def doc_page_of(app: Any) -> Iterator[Any]:
-    """A Chromium page showing ``app``'s /doc, the app served on a free loopback port
-    for the duration of the block.
+def chromium_browser() -> Iterator[Any]:
+    """Debian's headless Chromium (a playwright ``Browser``), closed after the block."""
+    sync_api = require_chromium()
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextlib.contextmanager
+def doc_page_of(app: Any, fragment: str = "") -> Iterator[Any]:
+    """A Chromium page showing ``app``'s /doc (``fragment``: ``"#name/v1"``, say), the
+    app served on a free loopback port for the duration of the block.
     """
     from .servers import serve_in_thread
 
-    sync_api = require_chromium()
-    with serve_in_thread(app) as base, sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(f"{base}/doc")
-            yield page
-        finally:
-            browser.close()
+    with serve_in_thread(app) as base, chromium_browser() as browser:
+        page = browser.new_page()
+        page.goto(f"{base}/doc{fragment}")
+        yield page
+
+
+@contextlib.contextmanager
+def file_page(path: Any, fragment: str = "") -> Iterator[tuple[Any, list[str], list[str]]]:
+    """A Chromium page showing the file ``path`` (an exported /doc), with the page's
+    errors and every URL it requested, collected as it runs.
+    """
+    with chromium_browser() as browser:
+        page = browser.new_page()
+        errors: list[str] = []
+        requests: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto(f"{path.as_uri()}{fragment}")
+        yield page, errors, requests
 
 
 def try_it(page: Any, section: str, typed: Optional[str] = None) -> Any:

@@ -15,8 +15,7 @@ from marshmallow import Schema, fields
 from example_app import create_app as create_example_app
 from flask_events import EventsBlueprint
 
-from .browser import CHROMIUM, CHROMIUM_ARGS, doc_page_of, require_chromium, try_it
-from .servers import serve_in_thread
+from .browser import doc_page_of, file_page, try_it
 
 #: How many events the large app has; the far one is the 100th.
 COUNT = 120
@@ -229,26 +228,19 @@ def test_scrolling_loads_the_details_of_the_sections_it_reaches(large_page):
 @pytest.mark.e2e
 def test_a_deep_link_to_a_far_event_shows_its_details():
     app = create_large_app()
-    sync_api = require_chromium()
-    with serve_in_thread(app) as base, sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(f"{base}/doc#{FAR}")
-            body = _loaded(page, FAR)
-            body.locator("table.fields code", has_text="zanzibar_code").wait_for(timeout=30_000)
-            page.wait_for_load_state("networkidle")
-            box = page.locator(f'section[id="{FAR}"]').evaluate(
-                "s => { const r = s.getBoundingClientRect();"
-                " return r.top < innerHeight && r.bottom > 0; }"
-            )
-            assert box, "the linked section is in view"
-            # a link followed later (hashchange) loads its section too
-            assert _loaded(page, "lazy:e010/v1").count() == 0
-            page.evaluate("location.hash = '#lazy:e010/v1'")
-            _loaded(page, "lazy:e010/v1").locator("table.fields").first.wait_for()
-        finally:
-            browser.close()
+    with doc_page_of(app, f"#{FAR}") as page:
+        body = _loaded(page, FAR)
+        body.locator("table.fields code", has_text="zanzibar_code").wait_for(timeout=30_000)
+        page.wait_for_load_state("networkidle")
+        box = page.locator(f'section[id="{FAR}"]').evaluate(
+            "s => { const r = s.getBoundingClientRect();"
+            " return r.top < innerHeight && r.bottom > 0; }"
+        )
+        assert box, "the linked section is in view"
+        # a link followed later (hashchange) loads its section too
+        assert _loaded(page, "lazy:e010/v1").count() == 0
+        page.evaluate("location.hash = '#lazy:e010/v1'")
+        _loaded(page, "lazy:e010/v1").locator("table.fields").first.wait_for()
 
 
 @pytest.mark.e2e
@@ -320,20 +312,9 @@ def test_the_example_app_under_a_small_inline_max_loads_its_details_and_sends():
 @pytest.mark.e2e
 def test_the_exported_large_page_works_from_a_file(tmp_path):
     _export(create_large_app(), tmp_path)
-    target = tmp_path / "events.html"
-    sync_api = require_chromium()
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            errors, requests = [], []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.on("request", lambda request: requests.append(request.url))
-            page.goto(f"{target.as_uri()}#{FAR}")
-            page.fill("#filter", "zanzibar")
-            visible = page.locator("section.event:visible")
-            assert visible.count() == 1
-            assert visible.locator("table.fields code", has_text="zanzibar_code").count() == 1
-            assert errors == [] and requests == [target.as_uri()]
-        finally:
-            browser.close()
+    with file_page(tmp_path / "events.html", f"#{FAR}") as (page, errors, requests):
+        page.fill("#filter", "zanzibar")
+        visible = page.locator("section.event:visible")
+        assert visible.count() == 1
+        assert visible.locator("table.fields code", has_text="zanzibar_code").count() == 1
+        assert errors == [] and requests == [(tmp_path / "events.html").as_uri()]

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from .browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from .browser import chromium_browser, require_chromium
 from .servers import ROOT
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -39,19 +39,12 @@ MEASURE = """async (src) => {
 
 def decoded(pngs: dict[str, bytes]) -> dict[str, dict[str, float]]:
     """Each PNG decoded by Chromium: ``{"width", "height", "luminance"}``."""
-    sync_api = require_chromium()
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            return {
-                key: page.evaluate(
-                    MEASURE, "data:image/png;base64," + base64.b64encode(png).decode()
-                )
-                for key, png in pngs.items()
-            }
-        finally:
-            browser.close()
+    with chromium_browser() as browser:
+        page = browser.new_page()
+        return {
+            key: page.evaluate(MEASURE, "data:image/png;base64," + base64.b64encode(png).decode())
+            for key, png in pngs.items()
+        }
 
 
 @pytest.mark.e2e
