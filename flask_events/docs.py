@@ -238,7 +238,10 @@ def events_operation(
             "content": {"application/json": {"schema": _one_of(requests)}},
         },
         "responses": {
-            "200": _json_response("The response event", _one_of(_merged(responses))),
+            "200": _json_response(
+                "The response event",
+                _one_of(_merged(responses) + ([_REDIRECT] if requests else [])),
+            ),
             "413": _json_response("The body is too large: a badProtocol event", _BAD_PROTOCOL),
             "500": _json_response(
                 "The response could not be serialized: an <name>:error event", _ANY_ERROR
@@ -343,6 +346,22 @@ _BAD_PROTOCOL = _error_envelope(
         "when": "The request is not an event",
     }
 )
+#: A handler's redirect (``redirect_event``): ``<name>:redirect``, any event's.
+_REDIRECT: dict[str, Any] = {
+    **_BAD_PROTOCOL,
+    "title": "redirect event",
+    "description": "The handler redirects the caller to url",
+    "properties": {
+        **_BAD_PROTOCOL["properties"],
+        "name": {"type": "string", "pattern": ":redirect$"},
+        "version": {"type": "integer"},
+        "payload": {
+            "type": "object",
+            "required": ["url", "queryParameters"],
+            "properties": {"url": {"type": "string"}, "queryParameters": {"type": "object"}},
+        },
+    },
+}
 _ANY_ERROR: dict[str, Any] = {
     **_BAD_PROTOCOL,
     "title": "error event",
