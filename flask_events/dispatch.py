@@ -326,8 +326,11 @@ class Dispatcher:
             token = _handling.set((request, sender, transport))
             try:
                 result = spec.func(request)
-                response = result if isinstance(result, Event) else response_event(request, result)
-                return response, None
+                if not isinstance(result, Event):
+                    return response_event(request, result), None
+                if not spec.is_batch:  # an error event built by the handler
+                    self._check_declared(spec, result, sender)
+                return result, None
             except Exception as exc:
                 error = exc
                 response, raised = self._failure(spec, request, exc, sender)
@@ -415,6 +418,8 @@ class Dispatcher:
     def _settle(self, spec: HandlerSpec, request: Event, result: Any, sender: Any) -> Event:
         """The response event of a handler's result, dumped through its output schema."""
         if isinstance(result, Event):
+            if not spec.is_batch:  # an error event built by the handler
+                self._check_declared(spec, result, sender)
             return result
         if spec.output is not None:
             result = spec.output.dump(result)

@@ -61,3 +61,31 @@ def test_openapi_answer_schema_matches_error_answers_exactly_once(error: EventEr
     answer = error_response_event(request, error).to_dict()
     errors = list(_answer_validator(app).iter_errors(answer))
     assert errors == [], [e.message for e in errors]
+
+
+@pytest.mark.parametrize("input_schema", [False, True], ids=["plain", "with-input-schema"])
+def test_a_returned_undeclared_error_event_is_logged_in_testing(
+    caplog: pytest.LogCaptureFixture, input_schema: bool
+) -> None:
+    import logging
+
+    import marshmallow as ma
+
+    events = EventsBlueprint("events", __name__)
+
+    class Payload(ma.Schema):
+        pass
+
+    @events.handler("find", 1, input=Payload if input_schema else None)
+    def find(event: Event, *loaded: Any) -> Any:
+        return error_response_event(event, NotFound("No such thing", code="NOPE"))
+
+    app = Flask(__name__)
+    app.testing = True
+    app.register_blueprint(events)
+    with caplog.at_level(logging.WARNING, logger="flask_events"):
+        for _ in range(2):
+            answer = app.test_client().post("/events", json=envelope("find")).json
+            assert answer["name"] == "find:notFound"
+    logged = [r.getMessage() for r in caplog.records if "does not declare" in r.getMessage()]
+    assert len(logged) == 1 and "'find:notFound'" in logged[0]
