@@ -101,9 +101,9 @@ class PushSpec:
         return self.doc.strip().split("\n", 1)[0] if self.doc else ""
 
 
-#: Error types every event may answer without declaring them (see
-#: :func:`undeclared`): its input schema's, its authenticator's, and a batch's.
-_PROTOCOL_TYPES = frozenset({"response", "error"})
+#: Answer types every event may give without declaring them (see
+#: :func:`undeclared`): the response, a redirect, and ``<name>:error``.
+_PROTOCOL_TYPES = frozenset({"response", "redirect", "error"})
 
 
 def undeclared(
@@ -116,7 +116,8 @@ def undeclared(
     authenticated: bool,
 ) -> Optional[str]:
     """The type of a typed error answered to the event ``name`` that ``declared``
-    does not cover, or ``None``: the answer is the response, ``<name>:error``, a
+    does not cover, or ``None``: the answer is the response, a redirect,
+    ``<name>:error``, a
     declared error, or a protocol outcome (``badRequest`` / ``INVALID_PAYLOAD`` when
     ``validated`` by an input schema, ``unauthorized`` / ``forbidden`` when the
     event is ``authenticated``).

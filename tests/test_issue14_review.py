@@ -89,3 +89,16 @@ def test_a_returned_undeclared_error_event_is_logged_in_testing(
             assert answer["name"] == "find:notFound"
     logged = [r.getMessage() for r in caplog.records if "does not declare" in r.getMessage()]
     assert len(logged) == 1 and "'find:notFound'" in logged[0]
+
+
+def test_a_redirect_is_not_logged_as_an_undeclared_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    app = _app()
+    app.testing = True
+    with caplog.at_level(logging.WARNING, logger="flask_events"):
+        answer = app.test_client().post("/events", json=envelope("go")).json
+    assert answer["name"] == "go:redirect"
+    assert [r.getMessage() for r in caplog.records if "does not declare" in r.getMessage()] == []
