@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import marshmallow as ma
 from flask import Flask
 
 from flask_events import Event, EventsBlueprint, NotFound
@@ -93,3 +94,22 @@ def send(app: Flask, name: str, payload: Any, version: int = 1) -> Any:
     response = app.test_client().post("/events", data=dumps(envelope(name, version, payload)))
     assert response.status_code == 200
     return response.json
+
+
+def _declared_order_base() -> type:
+    from importlib.metadata import version
+
+    if tuple(int(part) for part in version("marshmallow").split(".")[:2]) >= (3, 26):
+        return ma.Schema  # the order is kept by default, and ``ordered`` deprecated
+
+    class Ordered(ma.Schema):
+        class Meta:
+            ordered = True
+
+    return Ordered
+
+
+#: A marshmallow base schema whose fields keep their declaration order on every
+#: marshmallow the project supports (before 3.26 they come in a set's order unless
+#: ``Meta.ordered``).
+DeclaredOrder = _declared_order_base()

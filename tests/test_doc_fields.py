@@ -11,15 +11,17 @@ import pydantic
 from flask_events.doc_fields import Field, fields
 from flask_events.schemas import adapt
 
+from .helpers import DeclaredOrder
 
-class Item(ma.Schema):
+
+class Item(DeclaredOrder):
     amount = ma.fields.Decimal(
         required=True, validate=ma.validate.Range(min=0), metadata={"description": "in cents"}
     )
     tags = ma.fields.List(ma.fields.String(validate=ma.validate.Length(max=5)))
 
 
-class Order(ma.Schema):
+class Order(DeclaredOrder):
     name = ma.fields.String(
         required=True, validate=[ma.validate.Length(1, 20), ma.validate.Regexp("^a")]
     )
@@ -56,7 +58,11 @@ def test_marshmallow_fields_nested_and_array_items_expanded():
     )
     assert rows["items[].tags"].type == "array of string"
     assert rows["items[].tags"].constraints == ("each length ≤ 5",)
-    assert rows["one"].type == "object | null" and rows["one.amount"].depth == 1
+    assert rows["one.amount"].depth == 1
+    # apispec 6.0 leaves a nested schema's allow_none out of its JSON Schema; newer
+    # ones write it, and the table shows what the JSON Schema says
+    nullable = "null" in adapt(Order).json_schema()["properties"]["one"].get("type", ())
+    assert rows["one"].type == ("object | null" if nullable else "object")
 
 
 def test_marshmallow_constraints_defaults_formats_and_nullable():

@@ -14,22 +14,23 @@ from flask import Flask
 from flask_events import EventsBlueprint, NotFound, Unprocessable
 
 from .browser import doc_page_of, require_chromium
+from .helpers import DeclaredOrder
 
 pytestmark = pytest.mark.e2e
 
 require_chromium()
 
 
-class LineSchema(ma.Schema):
+class LineSchema(DeclaredOrder):
     sku = ma.fields.String(required=True, metadata={"description": "the article"})
     amount = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1))
 
 
-class OrderSchema(ma.Schema):
+class OrderSchema(DeclaredOrder):
     customer = ma.fields.String(required=True, validate=ma.validate.Length(1, 40))
     lines = ma.fields.List(ma.fields.Nested(LineSchema), required=True)
     shipping = ma.fields.Nested(
-        ma.Schema.from_dict({"street": ma.fields.String(), "zipcode": ma.fields.String()})
+        DeclaredOrder.from_dict({"street": ma.fields.String(), "zipcode": ma.fields.String()})
     )
 
 
@@ -40,7 +41,7 @@ class Receipt(pydantic.BaseModel):
     previous: Optional[Receipt] = None
 
 
-class StockSchema(ma.Schema):
+class StockSchema(DeclaredOrder):
     sku = ma.fields.String(required=True)
     warehouse_level = ma.fields.Integer(required=True)
 
