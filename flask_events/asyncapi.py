@@ -20,7 +20,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from . import docs
-from .docs import payload_schema  # the OpenAPI document's schemas, as components
+from .openapi import payload_schema  # the OpenAPI document's schemas, as components
 from .outcomes import ERROR_PAYLOAD, outcomes
 from .registry import HandlerSpec, PushSpec, Registry
 from .schemas import MarshmallowSchema, PayloadSchema

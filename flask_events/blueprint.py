@@ -15,7 +15,7 @@ from flask import (
 from flask.blueprints import BlueprintSetupState
 from flask_smorest import Blueprint as SmorestBlueprint
 
-from . import docs
+from . import docs, openapi
 from .batch import BatchHandler, BatchPayload
 from .cli import events_cli
 from .config import DEFAULT_CONFIG, DEFAULT_PREFIX, setting, settings_of
@@ -447,7 +447,7 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
     def register_views_in_doc(self, api: Any, app: Flask, spec: Any, **kwargs: Any) -> None:
         """Describe every event in the OpenAPI document of a flask-smorest ``Api``."""
         authenticated = self.dispatcher.authenticator is not None
-        operation = docs.events_operation(self.registry, spec, authenticated)
+        operation = openapi.events_operation(self.registry, spec, authenticated)
         set_operation(self, "events", "post", operation)
         super().register_views_in_doc(api, app, spec, **kwargs)
 

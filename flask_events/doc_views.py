@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from flask import Response, abort, current_app, jsonify, render_template, request, url_for
 
-from . import doc_fields, docs, snippets
+from . import doc_fields, docs, openapi, snippets
 from .asyncapi import asyncapi_document
 from .config import setting
 from .registry import HandlerSpec
@@ -138,7 +138,7 @@ class DocViews:
         return jsonify(docs.catalogue(self.events.registry, self.authenticated))
 
     def openapi(self) -> Response:
-        document = docs.openapi_document(
+        document = openapi.openapi_document(
             self.events.registry,
             path=url_for(".events"),
             title=f"{self.events.name} events",
