@@ -223,7 +223,7 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
         version: int = 1,
         *,
         schema: Any = None,
-        doc: str = "",
+        doc: Optional[str] = None,
         example: Any = None,
     ) -> PushSpec:
         """Declare an event the server pushes to Socket.IO clients (with
@@ -234,7 +234,7 @@ class EventsBlueprint(SmorestBlueprint):  # type: ignore[misc]
 
         :param schema: a marshmallow schema (class or instance) or a pydantic model
             of the payload.
-        :param doc: documentation for /doc.
+        :param doc: documentation for /doc (``None``: none).
         :param example: an example payload, checked against ``schema`` now.
         :raises DuplicateHandlerError: ``(name, version)`` is declared already.
         :raises ExampleError: the example does not match the schema.

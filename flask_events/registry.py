@@ -176,7 +176,7 @@ class Registry:
         version: int = 1,
         *,
         schema: Any = None,
-        doc: str = "",
+        doc: Optional[str] = None,
         example: Any = None,
     ) -> PushSpec:
         """Declare that the server pushes ``(name, version)`` to Socket.IO clients.
@@ -190,9 +190,9 @@ class Registry:
         """
         self.check_open(f"declare the push {name!r} v{version}")
         _check_key(name, version)
-        if not isinstance(doc, str):
+        if doc is not None and not isinstance(doc, str):
             raise TypeError(f"doc of the push {name!r} v{version} must be a string")
-        push = PushSpec(name, version, adapt(schema), doc, example)
+        push = PushSpec(name, version, adapt(schema), doc or "", example)
         if (name, version) in self._pushes:
             raise DuplicateHandlerError(
                 f"the push {name!r} version {version} is declared already; cannot declare it twice"

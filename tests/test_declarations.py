@@ -308,7 +308,10 @@ def test_pushes_are_declared_once_with_a_checked_example():
         bp.pushes("paid", 2, schema=Amount, example={"amount": "x"})
     with pytest.raises(TypeError, match="version"):
         bp.pushes("paid", 0)
-    assert [p.version for p in bp.registry.pushes()] == [1]
+    assert bp.pushes("paid", 3, doc=None).doc == ""  # as handler(doc=None): none
+    with pytest.raises(TypeError, match="doc of the push 'paid' v4"):
+        bp.pushes("paid", 4, doc=b"bytes")
+    assert [p.version for p in bp.registry.pushes()] == [1, 3]
 
 
 def test_pushes_cannot_be_declared_once_serving():
