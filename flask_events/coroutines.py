@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextvars
+import sys
 import threading
 import weakref
 from collections.abc import Awaitable, Coroutine, Iterable
@@ -32,25 +33,49 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run ``coroutine`` to completion and return its result.
 
     Uses this thread's loop; if a loop is already running in this thread (the caller
-    is itself async), the coroutine runs on a helper thread's loop instead. The
+    is itself async), the coroutine runs on a helper thread's loop instead. Under
+    gevent (``threading`` monkey-patched), it always runs on one of gevent's native
+    threads (``gevent.get_hub().threadpool``), each with its own loop. The
     current context (Flask's app and request contexts included) is carried over.
     Once ``coroutine`` has returned (or raised), the tasks still pending on the loop
     (spawned by it and not awaited) are cancelled and awaited, as :func:`asyncio.run`
     does; an exception other than the cancellation that one of them ends with goes
     to the loop's exception handler (logged by the ``asyncio`` logger).
     """
+    native = _gevent_threadpool()
+    if native is not None:
+        # gevent patched threading: every greenlet shares this OS thread, and asyncio
+        # keeps one running loop per OS thread, so one greenlet's loop would be seen
+        # as running by the next, forever handed on. A native thread of gevent's runs
+        # the coroutine on its own loop; this greenlet waits without blocking others.
+        return native.apply(contextvars.copy_context().run, (_run_here, coroutine))  # type: ignore[no-any-return]
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        loop = _thread_loop()
-        try:
-            return loop.run_until_complete(coroutine)
-        finally:
-            _cancel_leftovers(loop)
+        return _run_here(coroutine)
 
     context = contextvars.copy_context()
     future: Future[T] = _helper_pool().submit(context.run, run, coroutine)  # type: ignore[arg-type]
     return future.result()
+
+
+def _run_here(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` on this thread's loop, then cancel what it left pending."""
+    loop = _thread_loop()
+    try:
+        return loop.run_until_complete(coroutine)
+    finally:
+        _cancel_leftovers(loop)
+
+
+def _gevent_threadpool() -> Any:
+    """gevent's pool of native threads when gevent has patched ``threading`` (a
+    gunicorn ``-k gevent`` worker); ``None`` otherwise (gevent is never imported here).
+    """
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is None or not monkey.is_module_patched("threading"):
+        return None
+    return sys.modules["gevent"].get_hub().threadpool
 
 
 async def gather_bounded(awaitables: Iterable[Awaitable[T]], limit: int) -> list[T]:
