@@ -112,3 +112,37 @@ def test_concurrent_async_handlers_all_answer_over_http():
         """
     )
     assert answers == [{"n": n} for n in range(4)]
+
+
+def test_parallel_batches_of_async_sub_events_all_answer():
+    answers = run_patched(
+        """
+        from flask import Flask
+
+        from flask_events import EventsBlueprint
+
+        events = EventsBlueprint("events", __name__)
+        events.add_batch()
+
+        @events.handler("slow", 1)
+        async def slow(event):
+            await asyncio.sleep(0.05)
+            return {"n": event.payload["n"]}
+
+        app = Flask(__name__)
+        app.register_blueprint(events)
+
+        def send(k):
+            subs = [{"name": "slow", "version": 1, "id": f"{k}-{n}", "flowId": "f",
+                     "payload": {"n": n}} for n in range(3)]
+            envelope = {"name": "batch", "version": 1, "id": str(k), "flowId": "f",
+                        "payload": {"parallel": True, "events": subs}}
+            answer = app.test_client().post("/events", json=envelope).get_json()
+            return [sub["payload"]["n"] for sub in answer["payload"]]
+
+        greenlets = [gevent.spawn(send, k) for k in range(3)]
+        gevent.joinall(greenlets, timeout=20)
+        print(json.dumps([g.value if g.ready() else "HUNG" for g in greenlets]))
+        """
+    )
+    assert answers == [[0, 1, 2]] * 3
