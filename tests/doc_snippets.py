@@ -95,6 +95,12 @@ NOT_RUN = {
         "FLASK_SOCKETIO_MESSAGE_QUEUE=redis://127.0.0.1:6379/0 flask --app example_app run"
         " -p 5002\n",
     ): "two servers on a Redis at 6379; tests/test_scale_out.py runs them on its own Redis",
+    (
+        "transports.rst",
+        "FLASK_SOCKETIO_MESSAGE_QUEUE=redis://127.0.0.1:6379/0 gunicorn -k gevent -w 1"
+        " --no-control-socket --worker-connections 5000 -b 127.0.0.1:8001"
+        ' "example_app:create_app()"\n',
+    ): "port 8001, Redis at 6379; tests/test_gevent_deploy.py runs it on free ports",
     ("docpage.rst", "python docs/screenshots.py\n"): (
         "rewrites the committed images; tests/test_doc_screenshots.py runs the script into "
         "a temporary directory"

@@ -598,3 +598,31 @@ def run_js_snippet(snippet: str, workdir: Path, expected_answers: int) -> list[l
     result = run_node(script, cwd=workdir, timeout=90, JS_SNIPPET_ANSWERS=str(expected_answers))
     assert result.returncode == 0, (result.returncode, result.stdout, result.stderr)
     return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def gunicorn_gevent_command(
+    port: int, app: str = "example_app:create_app()", worker_connections: int = 1000
+) -> list[str]:
+    """The command line docs/transports.rst recommends for many connections: gunicorn,
+    one gevent worker, ``worker_connections`` connections at most, on ``port`` of
+    127.0.0.1 (without ``--no-control-socket`` where gunicorn lacks it).
+    """
+    command = ["gunicorn", "-k", "gevent", "-w", "1", *gunicorn_no_control_socket()]
+    command += ["--worker-connections", str(worker_connections)]
+    return [*command, "-b", f"127.0.0.1:{port}", app]
+
+
+@contextlib.contextmanager
+def gunicorn_gevent(
+    app: str = "example_app:create_app()",
+    env: Optional[dict[str, str]] = None,
+    worker_connections: int = 1000,
+    log: Optional[Path] = None,
+) -> Iterator[str]:
+    """Run :func:`gunicorn_gevent_command` (this Python's gunicorn) on a free port; yield
+    its base URL; stop it by its PID. Its output goes to ``log`` when given.
+    """
+    port = free_port()
+    _, *args = gunicorn_gevent_command(port, app, worker_connections)
+    with serve([sys.executable, "-m", "gunicorn", *args], port, env, log=log) as url:
+        yield url
