@@ -6,6 +6,7 @@ WebSocket), with pushes across the processes.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -201,3 +203,81 @@ def test_socketio_left_to_detect_picks_gevent():
 
     assert SocketIO(Flask(__name__)).async_mode == "gevent"
     assert SocketIO(Flask(__name__), async_mode="threading").async_mode == "threading"
+
+
+def worker_pid(base: str) -> int:
+    """The PID of the gunicorn worker serving ``base`` (the child of its master)."""
+    bind = base.removeprefix("http://")
+    found = {}
+    for proc in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if proc.name.isdigit() and bind in (proc / "cmdline").read_bytes().decode():
+                found[int(proc.name)] = int((proc / "stat").read_text().split(") ")[1].split()[1])
+    (worker,) = [pid for pid, parent in found.items() if parent in found]
+    return worker
+
+
+def open_descriptors(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="reads /proc")
+def test_each_open_websocket_holds_one_descriptor_of_the_worker(cluster):
+    _, _, b = cluster
+    worker = worker_pid(b)
+    with contextlib.ExitStack() as stack:
+        before = open_descriptors(worker)
+        sockets = [stack.enter_context(websocket_connection(b)) for _ in range(20)]
+        for ws in sockets:  # each answered: the worker holds every connection
+            env = envelope("rates:get")
+            ws.send(json.dumps(env))
+            assert json.loads(ws.recv())["id"] == env["id"]
+        during = open_descriptors(worker)
+    # (give or take a connection of an earlier test that the worker closes meanwhile)
+    assert before + 18 <= during <= before + 25, (before, during)
+
+
+CAPPED = """
+import asyncio
+import threading
+
+import gevent
+from gevent import monkey
+
+from flask_events import coroutines
+
+lock = monkey.get_original("threading", "Lock")()
+running = [0, 0]  # now, most
+
+async def slow():
+    with lock:
+        running[0] += 1
+        running[1] = max(running)
+    await asyncio.sleep(1)
+    with lock:
+        running[0] -= 1
+    return True
+
+def most_at_once():
+    running[1] = 0
+    greenlets = [gevent.spawn(coroutines.run, slow()) for _ in range(12)]
+    gevent.joinall(greenlets, timeout=60)
+    return [running[1], [g.value for g in greenlets]]
+
+pool = gevent.get_hub().threadpool
+size, by_default = pool.maxsize, most_at_once()
+pool.maxsize = 12  # what the docs' post_worker_init does
+print(json.dumps([size, by_default, most_at_once()]))
+"""
+
+
+def test_at_most_the_native_threadpool_size_of_async_handlers_run_at_once():
+    result = subprocess.run(
+        [sys.executable, "-c", "import json" + PATCHED + CAPPED],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=True,
+    )
+    size, by_default, raised = json.loads(result.stdout.splitlines()[-1])
+    assert (size, by_default, raised) == (10, [10, [True] * 12], [12, [True] * 12])
