@@ -67,6 +67,7 @@ def bind_socketio(
     _refuse_collision(socketio, namespace, name)
     _watch_acks()
     listen_promptly(_manager(socketio))  # pushes resume promptly after a Redis outage
+    gate_key = f"flask_events.in_flight:{namespace}"
 
     def on_event(*args: Any) -> Optional[dict[str, Any]]:
         app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -75,7 +76,7 @@ def bind_socketio(
         except BadProtocol as error:
             reply = dispatcher.reject(error, sender=app, transport="socketio")
         else:
-            gate = _connection_gate(namespace)
+            gate = _connection_gate(gate_key)
             reply = handle_limited(gate, dispatcher, envelope, app=app, transport="socketio")
         answer: dict[str, Any] = loads(reply.body)  # plain JSON types, whatever the payload
         if _ack_requested.get() is False:
@@ -238,29 +239,44 @@ def _as_envelope(args: tuple[Any, ...]) -> Any:
         raise BadProtocol(parameters={"message": reason}) from None
 
 
+#: The types of JSON's scalars: nothing inside them to look at.
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def _carries_binary(value: Any) -> bool:
-    """Whether ``bytes`` sit anywhere inside ``value`` (dicts and lists, any depth)."""
+    """Whether ``bytes`` sit anywhere inside ``value``, a dict or a list (dicts and
+    lists, any depth).
+
+    Once per event, so the common types are told by their exact type first (what the
+    json module decodes to), and only dicts and lists are stacked.
+    """
     stack = [value]
     while stack:
         item = stack.pop()
-        if isinstance(item, (bytes, bytearray)):
-            return True
-        if isinstance(item, dict):
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
+        for child in item.values() if isinstance(item, dict) else item:
+            kind = type(child)
+            if kind in _SCALARS:
+                continue
+            if kind is dict or kind is list or isinstance(child, (dict, list)):
+                stack.append(child)
+            elif isinstance(child, (bytes, bytearray)):
+                return True
     return False
 
 
-def _connection_gate(namespace: str) -> InFlight:
-    """The in-flight count of the current client on ``namespace``.
+def _connection_gate(key: str) -> InFlight:
+    """The in-flight count of the current client, under ``key`` (one per namespace).
 
     Kept in the connection's WSGI environ, which Flask-SocketIO hands to every event
     of the connection and which goes away with it. python-socketio runs each event
     in its own thread (``async_handlers=True``, the default), so several of one
-    client's events can be in flight at once.
+    client's events can be in flight at once: the first of them to find no count
+    adds one with ``setdefault`` (atomic), the others read it.
     """
-    gate: InFlight = request.environ.setdefault(f"flask_events.in_flight:{namespace}", InFlight())
+    environ = request.environ
+    gate: Optional[InFlight] = environ.get(key)
+    if gate is None:
+        gate = environ.setdefault(key, InFlight())
     return gate
 
 
