@@ -3,7 +3,8 @@
 Each text message is one envelope; each reply is one text message holding exactly the
 response event the HTTP endpoint would answer. A connection may send many events
 before reading: up to ``EVENTS_SOCKET_MAX_IN_FLIGHT`` of them are handled at once,
-each in a thread of the connection's own pool, and answered as they finish, so match
+each in a thread of the connection's own pool (under gevent, a greenlet spawned for
+it: :mod:`.greenlets`), and answered as they finish, so match
 answers by ``id``/``flowId`` (with a limit of 1 they are handled one at a time and
 answered in arrival order). Past the limit an event is answered at once with
 ``<name>:error`` (``TOO_MANY_IN_FLIGHT``) and not run.
@@ -19,7 +20,6 @@ import contextlib
 import contextvars
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from flask import Response, current_app, request
@@ -28,6 +28,7 @@ from wsproto.utilities import LocalProtocolError  # simple-websocket's protocol 
 
 from ..config import setting
 from ..errors import BadProtocol, EventsError
+from .greenlets import Executor, executor
 from .limits import InFlight, admit, handle
 
 if TYPE_CHECKING:
@@ -111,16 +112,40 @@ class _WebSocketDone(Response):
 class ArrivalEvent(threading.Event):
     """The ``event_class`` Flask-Events gives simple-websocket: a
     :class:`threading.Event` that also tells the connection when a message arrives,
-    so that a reader is woken only when one is needed.
+    so that a reader is woken only when one is needed, and ends the wait of a reader
+    once the connection has closed the socket itself (:meth:`end`).
     """
 
     on_set: Optional[Callable[[], None]] = None
+    ended = False
 
     def set(self) -> None:
         super().set()
         hook = self.on_set
         if hook is not None:
             hook()
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """Wait for a message, as :class:`threading.Event` does.
+
+        :raises ConnectionClosed: the connection ended (:meth:`end`), now or while
+            waiting.
+        """
+        if self.ended:
+            raise ConnectionClosed()
+        arrived = super().wait(timeout)
+        if self.ended:
+            raise ConnectionClosed()
+        return arrived
+
+    def end(self) -> None:
+        """Wake the reader for good: the server closed the connection. Without it a
+        reader could wait until the client answers the close, since simple-websocket
+        may mark the connection open again after the close (it stores whether to go
+        on once it has handled what it read, meanwhile a reader may have closed).
+        """
+        self.ended = True
+        threading.Event.set(self)  # no hook: the connection is over
 
 
 class _Closed(EventsError):
@@ -152,12 +177,20 @@ class _Connection:
        limit: 1009, or an exception escaping an event: 1011), the view returns only
        once the events in flight are done (the pool is shut down with
        ``wait=True``); their answers are dropped, and the first exception is raised
-       or logged after them (``test_a_websocket_handlers_exception_propagates_out_of_the_view``).
+       or logged after them. When the server closes it, a thread waiting to read is
+       woken (:meth:`ArrivalEvent.end`), so that the view does not wait for the client
+       (``test_a_websocket_handlers_exception_propagates_out_of_the_view``;
+       ``tests/test_websocket_gevent.py``).
     5. *In order with one in flight*: with ``EVENTS_SOCKET_MAX_IN_FLIGHT = 1`` there
        is no pool: the connection's own thread reads and handles one event at a
        time, and answers in arrival order. Past any other limit an event is answered
        ``TOO_MANY_IN_FLIGHT`` at once and not run
        (``test_websocket_events_in_flight_are_capped_per_connection``).
+
+    Under gevent (``threading`` monkey-patched) the pool is a
+    :class:`~flask_events.transports.greenlets.GreenletPool`: the same rules, each
+    event started in a greenlet spawned for it, with no queue or idle worker in
+    between (``tests/test_websocket_gevent.py``).
     """
 
     def __init__(self, ws: Server, dispatcher: Dispatcher, app: Any) -> None:
@@ -165,7 +198,7 @@ class _Connection:
         self.dispatcher = dispatcher
         self.app = app
         self.gate = InFlight()
-        self._pool: Optional[ThreadPoolExecutor] = None
+        self._pool: Optional[Executor] = None
         self._context = contextvars.copy_context()  # the app and request contexts
         self._closed = threading.Event()
         self._lock = threading.Lock()
@@ -199,7 +232,7 @@ class _Connection:
         # ``limit`` events being handled, a reader, and one returning to the pool; with
         # no limit, the pool's threads and this one bound the events handled at once
         threads = UNLIMITED_THREADS - 1 if limit is None else limit + 2
-        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="flask-events-ws")
+        self._pool = executor(threads, thread_name_prefix="flask-events-ws")
         try:
             with self._lock:
                 self._reader = True  # before the hook: it must not summon a second reader
@@ -264,9 +297,16 @@ class _Connection:
         """
         with self._lock:
             self._failure = self._failure or error
+        self._close(INTERNAL_ERROR, "internal error")
+
+    def _close(self, code: int, reason: str) -> None:
+        """Close the connection from this side (unless it is closing already) and
+        wake a reader that waits for a message.
+        """
         self._closed.set()
         with contextlib.suppress(ConnectionClosed, LocalProtocolError, OSError):
-            self.ws.close(INTERNAL_ERROR, "internal error")
+            self.ws.close(code, reason)
+        self.ws.event.end()
 
     def _receive(self, reserved: bool) -> Optional[str]:
         """Become the reader (unless another thread is) and wait for a message."""
@@ -309,8 +349,7 @@ class _Connection:
         if limit is not None and len(message) > limit // 4 and _size(message) > limit:
             reason = f"the message is larger than {limit} bytes"
             self._reject(reason)
-            with contextlib.suppress(ConnectionClosed, LocalProtocolError, OSError):
-                self.ws.close(MESSAGE_TOO_BIG, reason)  # unless it is closing already
+            self._close(MESSAGE_TOO_BIG, reason)
             raise _Closed()
         refusal = admit(self.gate, self.dispatcher, message, app=self.app, transport="websocket")
         if refusal is not None:

@@ -1,0 +1,92 @@
+"""Under gevent, a socket connection's events run as greenlets of their own.
+
+When gevent has monkey-patched :mod:`threading` (a gunicorn ``-k gevent`` worker),
+threads are greenlets already, but a :class:`~concurrent.futures.ThreadPoolExecutor`
+still hands each event through its queue to one of its workers, and keeps its idle
+workers until it is shut down. :class:`GreenletPool` has the two methods the
+WebSocket connection uses (``submit``, ``shutdown``) with the same rules (at most
+``size`` at once, the others wait in order; ``submit`` never blocks; after
+``shutdown`` it raises :class:`RuntimeError`), and spawns a greenlet per event that
+ends once no event waits. gevent is never imported here: it is found in
+:data:`sys.modules`, where the patching put it.
+"""
+
+from __future__ import annotations
+
+import collections
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Protocol
+
+__all__ = ["Executor", "GreenletPool", "executor", "patched_gevent"]
+
+
+class Executor(Protocol):
+    """What a connection needs of its pool."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Any: ...
+
+    def shutdown(self, wait: bool = True) -> None: ...
+
+
+def patched_gevent() -> Any:
+    """The :mod:`gevent` module when it has patched ``threading``; ``None`` otherwise."""
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is None or not monkey.is_module_patched("threading"):
+        return None
+    return sys.modules["gevent"]
+
+
+def executor(size: int, thread_name_prefix: str) -> Executor:
+    """A pool running at most ``size`` tasks at once: greenlets under gevent, else
+    threads (named with ``thread_name_prefix``).
+    """
+    gevent = patched_gevent()
+    if gevent is not None:
+        return GreenletPool(gevent, size)
+    return ThreadPoolExecutor(size, thread_name_prefix=thread_name_prefix)
+
+
+class GreenletPool:
+    """Each task a greenlet spawned for it, at most ``size`` at once; a task past
+    that waits and runs, in order, in the first greenlet to finish its own.
+
+    Not thread-safe, and need not be: under gevent all its callers are greenlets of
+    one OS thread, switching only where they block.
+    """
+
+    def __init__(self, gevent: Any, size: int) -> None:
+        self._gevent = gevent
+        self._size = size
+        self._running: set[Any] = set()
+        self._waiting: collections.deque[tuple[Callable[..., Any], tuple[Any, ...]]]
+        self._waiting = collections.deque()
+        self._shut = False
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> None:
+        """Run ``fn(*args)`` in a new greenlet, or once one finishes if ``size`` run.
+
+        :raises RuntimeError: the pool is shut down.
+        """
+        if self._shut:
+            raise RuntimeError("cannot schedule new tasks after shutdown")
+        if len(self._running) >= self._size:
+            self._waiting.append((fn, args))
+            return
+        self._running.add(self._gevent.spawn(self._run, fn, args))
+
+    def _run(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        try:
+            while True:
+                fn(*args)
+                if not self._waiting:
+                    return
+                fn, args = self._waiting.popleft()
+        finally:
+            self._running.discard(self._gevent.getcurrent())
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Take no more tasks; with ``wait``, return once every task has run."""
+        self._shut = True
+        while wait and self._running:
+            self._gevent.joinall(list(self._running))

@@ -1,0 +1,190 @@
+"""The WebSocket transport under gevent (gunicorn ``-k gevent``, which patches
+``threading``): the events of one connection run at once, each in a greenlet on the
+worker's one OS thread; the in-flight cap and close-drain rules hold as under
+threads; a closed connection leaves no greenlet behind. A real server in a
+subprocess serves ``tests/gevent_ws_app.py``, with a limit of 3 events in flight.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Callable, NamedTuple
+
+import pytest
+import websocket  # websocket-client
+
+from .servers import free_port, gunicorn_no_control_socket, serve_logging_to
+
+pytest.importorskip("gevent")
+
+pytestmark = pytest.mark.e2e
+
+APP = "tests.gevent_ws_app:create_app()"
+LIMIT = 3
+
+
+class Worker(NamedTuple):
+    url: str
+    log: Path
+
+    def get(self, path: str) -> Any:
+        with urllib.request.urlopen(self.url + path, timeout=20) as response:
+            return json.loads(response.read())
+
+    def connect(self) -> websocket.WebSocket:
+        return websocket.create_connection(
+            self.url.replace("http", "ws") + "/events/ws", timeout=20
+        )
+
+    def live(self) -> int:
+        """The worker's live greenlets (this request's own included, each time)."""
+        return int(self.get("/live")["greenlets"])
+
+
+@pytest.fixture(scope="module")
+def worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
+    log = tmp_path_factory.mktemp("gevent-ws") / "gunicorn.log"
+    port = free_port()
+    command = [sys.executable, "-m", "gunicorn", "-k", "gevent", "-w", "1", "--timeout", "60"]
+    command += ["-b", f"127.0.0.1:{port}", *gunicorn_no_control_socket(), APP]
+    env = {"FLASK_EVENTS_SOCKET_MAX_IN_FLIGHT": str(LIMIT)}
+    with serve_logging_to(command, port, log, env):
+        yield Worker(f"http://127.0.0.1:{port}", log)
+
+
+def envelope(name: str, key: str, id_: str) -> str:
+    return json.dumps(
+        {"name": name, "version": 1, "id": id_, "flowId": "f", "payload": {"key": key}}
+    )
+
+
+def receive(ws: websocket.WebSocket, count: int) -> list[dict[str, Any]]:
+    return [json.loads(ws.recv()) for _ in range(count)]
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return check()
+
+
+def started(worker: Worker, key: str, count: int) -> bool:
+    return wait_until(lambda: worker.get(f"/progress/{key}")["started"] >= count)
+
+
+def finished(worker: Worker, key: str, count: int) -> bool:
+    return wait_until(lambda: worker.get(f"/progress/{key}")["finished"] >= count)
+
+
+def assert_clean_log(worker: Worker) -> None:
+    logged = worker.log.read_text()
+    assert "Traceback" not in logged and "Error" not in logged, logged
+
+
+def test_events_of_one_connection_run_at_once_each_in_a_greenlet_of_the_workers_thread(
+    worker: Worker,
+) -> None:
+    key = uuid.uuid4().hex
+    with contextlib.closing(worker.connect()) as ws:
+        ws.send(envelope("wait", key, "waits"))
+        assert started(worker, key, 1)
+        ws.send(envelope("open", key, "opens"))  # only a concurrent event can open it
+        answers = receive(ws, 2)
+    assert [a["id"] for a in answers] == ["opens", "waits"]
+    waits, opens = answers[1]["payload"], answers[0]["payload"]
+    assert waits["opened"] is True
+    assert waits["greenlet"] != opens["greenlet"]
+    for facts in (waits, opens):  # a greenlet, on the worker's own OS thread
+        assert facts["isGreenlet"] and facts["nativeId"] == facts["mainNativeId"]
+
+
+def test_events_in_flight_are_capped_per_connection_under_gevent(worker: Worker) -> None:
+    key = uuid.uuid4().hex
+    with contextlib.closing(worker.connect()) as ws:
+        for i in range(LIMIT):
+            ws.send(envelope("wait", key, f"held-{i}"))
+        assert started(worker, key, LIMIT)
+        for i in range(2):
+            ws.send(envelope("wait", key, f"extra-{i}"))
+        refused = receive(ws, 2)  # at once, while the others still wait
+        assert sorted(a["id"] for a in refused) == ["extra-0", "extra-1"]
+        for answer in refused:
+            assert answer["name"] == "wait:error"
+            assert answer["payload"]["code"] == "TOO_MANY_IN_FLIGHT"
+            assert answer["payload"]["parameters"] == {"max": LIMIT}
+        worker.get(f"/open/{key}")
+        served = receive(ws, LIMIT)
+    assert sorted(a["id"] for a in served) == [f"held-{i}" for i in range(LIMIT)]
+    assert {a["name"] for a in served} == {"wait:response"}
+    assert worker.get(f"/progress/{key}") == {"started": LIMIT, "finished": LIMIT}
+
+
+def test_an_open_connection_keeps_no_greenlet_of_the_events_it_answered(worker: Worker) -> None:
+    """Once its events are answered, an open connection holds its view's greenlet,
+    one reader and simple-websocket's: no idle worker per event it ran.
+    """
+    baseline = worker.live()
+    key = uuid.uuid4().hex
+    with contextlib.closing(worker.connect()) as ws:
+        for i in range(LIMIT - 1):
+            ws.send(envelope("wait", key, f"w{i}"))
+        assert started(worker, key, LIMIT - 1)
+        ws.send(envelope("open", key, "open"))
+        assert len(receive(ws, LIMIT)) == LIMIT
+        assert wait_until(lambda: worker.live() <= baseline + 3), (baseline, worker.live())
+    assert wait_until(lambda: worker.live() == baseline), (baseline, worker.live())
+
+
+def test_closing_with_events_in_flight_drains_them_and_leaves_no_greenlet(worker: Worker) -> None:
+    """20 connections, each closed by the client with 3 events in flight: the
+    handlers finish, their answers are dropped without an error, and the worker's
+    live greenlets come back to where they were.
+    """
+    baseline = worker.live()
+    for n in range(20):
+        key = uuid.uuid4().hex
+        ws = worker.connect()
+        for i in range(LIMIT):
+            ws.send(envelope("wait", key, f"{n}-{i}"))
+        assert started(worker, key, LIMIT)
+        ws.close()
+        worker.get(f"/open/{key}")
+        assert finished(worker, key, LIMIT)
+    assert wait_until(lambda: worker.live() == baseline), (baseline, worker.live())
+    assert_clean_log(worker)
+
+
+def test_a_connection_the_server_closes_ends_while_the_client_stays(worker: Worker) -> None:
+    """A message over the limit closes the connection (1009) with events in flight;
+    the client neither answers the close nor goes: once the events are done the
+    connection's greenlets end all the same (a reader used to wait for the client).
+    """
+    baseline = worker.live()
+    clients = []
+    try:
+        for n in range(5):
+            key = uuid.uuid4().hex
+            ws = worker.connect()
+            clients.append(ws)
+            for i in range(2):
+                ws.send(envelope("wait", key, f"{n}-{i}"))
+            assert started(worker, key, 2)
+            ws.send("x" * (1024 * 1024 + 1))
+            assert json.loads(ws.recv())["name"] == "badProtocol"
+            worker.get(f"/open/{key}")
+            assert finished(worker, key, 2)
+        assert wait_until(lambda: worker.live() == baseline, 15), (baseline, worker.live())
+    finally:
+        for ws in clients:
+            ws.shutdown()
+    assert_clean_log(worker)
