@@ -6,7 +6,8 @@
 // prints one JSON line per message on stdout:
 //   {"type": "ready", "clients": N, "seconds": S, "rss": BYTES, "rssBefore": BYTES}
 //     all connected (resident memory now and before the first client)
-//   {"type": "done", "push": ID, "last": MS}  every client has push ID (Date.now())
+//   {"type": "done", "push": ID, "last": MS}  every connected client has push ID
+//     (MS: the last one's Date.now())
 //   {"type": "stats", ...}  on "stats" from stdin: per push, clients that got it,
 //     duplicates, first and last receive times; CPU time since ready; disconnects
 // and exits when stdin closes.
@@ -25,6 +26,7 @@ const managers = [];
 let disconnects = 0;
 let errors = 0;
 let readyCpu = null;
+let connected = Infinity; // the clients that connected, once all tried
 const rssBefore = process.memoryUsage().rss;
 
 function say(message) {
@@ -59,7 +61,7 @@ function openClient() {
             seen.add(id);
             push.got += 1;
             if (now > push.last) push.last = now;
-            if (push.got === count) say({ type: "done", push: id, last: push.last });
+            if (push.got === connected) say({ type: "done", push: id, last: push.last });
           });
           socket.once("connect", resolve);
           socket.once("connect_error", (error) => reject(error));
@@ -87,6 +89,10 @@ async function main() {
     }
   }
   await Promise.all(Array.from({ length: concurrency }, opener));
+  connected = count - errors;
+  for (const [id, push] of pushes) {
+    if (push.got === connected) say({ type: "done", push: id, last: push.last });
+  }
   readyCpu = process.cpuUsage();
   say({
     type: "ready",
