@@ -445,10 +445,11 @@ def report(figures: dict[str, Any]) -> str:
         f"{figures['cores']} cores as the servers and Redis, "
         f"{figures['clientCpuMicrosecondsPerDelivery']:.0f} µs of CPU per delivery and "
         f"{figures['clientKilobytesPerClient']:.0f} KB per client (connecting all took "
-        f"{figures['connectSeconds']:.1f} s). The times include the clients' own work: on "
-        "a box with cores to spare for them both sides would go faster, the ratio move "
-        "little (the servers do the same work for either side: python-socketio encodes "
-        "a push once and writes it to each connection). Open files: every process "
+        f"{figures['connectSeconds']:.1f} s). The times include the clients' own work and "
+        "wait for it: on a box with cores to spare for the clients both sides would go "
+        "faster, and the ratio should move little, since the servers do the same work "
+        "for either side (python-socketio encodes a push once and writes it to each "
+        "connection; see their CPU per delivery above). Open files: every process "
         f"inherits the benchmark's limit, raised to {figures['openFilesLimit']:,} "
         "(`ulimit -Hn`).",
     ]
