@@ -48,15 +48,21 @@ class Worker(NamedTuple):
         return int(self.get("/live")["greenlets"])
 
 
-@pytest.fixture(scope="module")
-def worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
-    log = tmp_path_factory.mktemp("gevent-ws") / "gunicorn.log"
+@contextlib.contextmanager
+def gevent_worker(log: Path, limit: int) -> Iterator[Worker]:
+    """The app under ``gunicorn -k gevent`` (one worker), ``limit`` events in flight."""
     port = free_port()
     command = [sys.executable, "-m", "gunicorn", "-k", "gevent", "-w", "1", "--timeout", "60"]
     command += ["-b", f"127.0.0.1:{port}", *gunicorn_no_control_socket(), APP]
-    env = {"FLASK_EVENTS_SOCKET_MAX_IN_FLIGHT": str(LIMIT)}
+    env = {"FLASK_EVENTS_SOCKET_MAX_IN_FLIGHT": str(limit)}
     with serve_logging_to(command, port, log, env):
         yield Worker(f"http://127.0.0.1:{port}", log)
+
+
+@pytest.fixture(scope="module")
+def worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
+    with gevent_worker(tmp_path_factory.mktemp("gevent-ws") / "gunicorn.log", LIMIT) as worker:
+        yield worker
 
 
 def envelope(name: str, key: str, id_: str) -> str:
@@ -188,3 +194,17 @@ def test_a_connection_the_server_closes_ends_while_the_client_stays(worker: Work
         for ws in clients:
             ws.shutdown()
     assert_clean_log(worker)
+
+
+def test_with_one_in_flight_events_run_one_at_a_time_in_arrival_order(tmp_path: Path) -> None:
+    first, second = uuid.uuid4().hex, uuid.uuid4().hex
+    with gevent_worker(tmp_path / "gunicorn.log", 1) as worker:
+        worker.get(f"/open/{second}")  # the second event would not wait
+        with contextlib.closing(worker.connect()) as ws:
+            ws.send(envelope("wait", first, "first"))
+            ws.send(envelope("wait", second, "second"))
+            assert started(worker, first, 1)
+            time.sleep(0.3)  # room for a wrong start of the second
+            assert worker.get(f"/progress/{second}")["started"] == 0
+            worker.get(f"/open/{first}")
+            assert [a["id"] for a in receive(ws, 2)] == ["first", "second"]
