@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import subprocess
 import sys
+import textwrap
 import time
 import urllib.request
 import uuid
@@ -208,3 +210,51 @@ def test_with_one_in_flight_events_run_one_at_a_time_in_arrival_order(tmp_path: 
             assert worker.get(f"/progress/{second}")["started"] == 0
             worker.get(f"/open/{first}")
             assert [a["id"] for a in receive(ws, 2)] == ["first", "second"]
+
+
+POOL_SCRIPT = """
+from gevent import monkey
+
+monkey.patch_all()
+
+import json
+
+import gevent
+
+from flask_events.transports.greenlets import GreenletPool, executor
+
+pool = executor(2, thread_name_prefix="unused")
+running, most, done = [0], [0], []
+
+def task(n):
+    running[0] += 1
+    most[0] = max(most[0], running[0])
+    gevent.sleep(0.01)
+    done.append(n)
+    running[0] -= 1
+
+for n in range(5):
+    pool.submit(task, n)  # never blocks: past 2 running, the task waits
+pool.shutdown(wait=True)
+try:
+    pool.submit(task, 9)
+    refused = False
+except RuntimeError:
+    refused = True
+print(json.dumps([type(pool) is GreenletPool, most[0], sorted(done), refused]))
+"""
+
+
+def test_under_gevent_a_connections_pool_is_greenlets_capped_at_its_size() -> None:
+    """What the connection asks of its pool under gevent: at most ``size`` tasks at
+    once, the rest run later, all done at shutdown, none taken after it.
+    """
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(POOL_SCRIPT)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1]) == [True, 2, [0, 1, 2, 3, 4], True]
