@@ -1,11 +1,13 @@
 """Flask-Events benchmarks: each figure is a ratio against a baseline from the same run.
 
-    python -m bench.run                  # everything, writes bench/RESULTS.md
+    python -m bench.run                  # everything, recorded (bench/record.py)
     python -m bench.run --only core      # one part (repeatable): core | http | batch |
-                                         # parallel | websocket | socketio
-    python -m bench.run --seconds 10 --rounds 2
+                                         # parallel | websocket | socketio; its rows
+                                         # replace theirs in the recorded section
+    python -m bench.run --rounds 2 --seconds 2 --no-record    # a trial: prints only
+    python -m bench.run --rounds 2 --seconds 2 --output /tmp/r.md  # a trial, rendered
 
-(from the repository root). The six benchmarks, with their targets in ``TARGETS``:
+(from the repository root). The benchmarks, with their targets in ``TARGETS``:
 
 (a) core: events/s of the transport-free dispatcher (bytes in, bytes out) against a
     bare loop doing only a dict lookup, a handler call, building the response dict
@@ -13,26 +15,31 @@
     loop on orjson.
 (b) http: requests/s of ``POST /events`` under gunicorn (2 sync workers) against a
     bare Flask route parsing and echoing the same envelope in the same server, loaded
-    by wrk (Debian package ``wrk``) from a separate process; the two are alternated.
+    by wrk (Debian package ``wrk``) from a separate process; the two are alternated,
+    and every answer of both is checked (``WRK_SCRIPT``).
 (c) batch: the per-event cost of one batch of 100 trivial events against one single
-    request, both over HTTP to the same server (wrk).
+    request, both over HTTP to the same server (wrk, answers checked).
 (d) parallel: a parallel batch of 20 events whose handlers each wait 50 ms against
     the same batch run in sequence, in-process.
 (e) websocket: sequential round trips over one connection to ``/events/ws`` against
     a bare flask-sock endpoint answering the same envelope (``bench/socket_app.py``).
 (f) socketio: the same over the ``/events`` Socket.IO namespace against a bare
-    Flask-SocketIO handler.
+    Flask-SocketIO handler; (f') the same against a bare handler doing the JSON work
+    our transport does.
+
+Each row records its own rounds, time per side, date and commit: a run with ``--only``
+merges its rows into the last recorded ones.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime
 import functools
+import json
 import os
-import platform
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -44,6 +51,7 @@ from typing import Any, Callable, Optional
 import msgspec
 import orjson
 
+from bench import record
 from flask_events import Event
 from flask_events.dispatch import Dispatcher
 from flask_events.registry import Registry
@@ -74,11 +82,23 @@ def echo(event: Event) -> object:
     return event.payload
 
 
-def summary(ours: list[float], bare: list[float], ratios: list[float]) -> dict[str, float]:
+def summary(
+    ours: list[float], bare: list[float], ratios: list[float], per_side: str, seconds: float
+) -> dict[str, Any]:
+    """A benchmark's row: medians over the rounds, the per-round ratios' median and
+    range, the rounds, and what one side got per round (``per_side``; ``seconds``:
+    its duration in seconds, as measured).
+    """
     return {
         "ours": statistics.median(ours),
         "baseline": statistics.median(bare),
         "ratio": statistics.median(ratios),
+        "ratio_min": min(ratios),
+        "ratio_max": max(ratios),
+        "rounds": len(ratios),
+        "per_side": per_side,
+        "seconds": round(seconds, 2),
+        "notes": [],
     }
 
 
@@ -86,6 +106,7 @@ def summary(ours: list[float], bare: list[float], ratios: list[float]) -> dict[s
 
 
 def core_loop(iterations: int) -> float:
+    """Events/s of ``Dispatcher.handle`` over ``iterations`` events."""
     registry = Registry()
     registry.add("some event", 42, echo)
     dispatcher = Dispatcher(registry)
@@ -140,7 +161,7 @@ def bare_loop(iterations: int, library: str = "msgspec") -> float:
     return iterations / (time.perf_counter() - start)
 
 
-def bench_core(rounds: int, seconds: float) -> dict[str, dict[str, float]]:
+def bench_core(rounds: int, seconds: float) -> dict[str, dict[str, Any]]:
     """(a) against the bare baseline on msgspec (the same library) and on orjson."""
     iterations = 20_000
     # calibrate so that one round of one side takes about `seconds`
@@ -155,37 +176,119 @@ def bench_core(rounds: int, seconds: float) -> dict[str, dict[str, float]]:
         ours.append(core_loop(iterations))
         for library in JSON_LIBRARIES:
             ratios[library].append(ours[-1] / bare[library][-1])
-    return {
-        "core": summary(ours, bare["msgspec"], ratios["msgspec"]),
-        "core_orjson": summary(ours, bare["orjson"], ratios["orjson"]),
-    }
+    rows = {}
+    for key, library in (("core", "msgspec"), ("core_orjson", "orjson")):
+        ours_s = iterations / statistics.median(ours)
+        bare_s = iterations / statistics.median(bare[library])
+        per_side = f"{iterations:,} events (ours {ours_s:.1f} s, baseline {bare_s:.1f} s)"
+        rows[key] = summary(ours, bare[library], ratios[library], per_side, ours_s)
+    return rows
 
 
 # -- (b) http -------------------------------------------------------------------------
 
+#: wrk's script: POST the body, and check every answer — wrk's own check sees only
+#: the status, and an events answer is 200 whatever it says (``badRequest`` too). An
+#: answer is good when its status is 200 and its body holds EXPECTED exactly COUNT
+#: times (the response event's name: once, 100 times in a batch's answer); ``done()``
+#: prints the counts. Reading every body costs wrk's side 2-4% of the rate, the same
+#: on both sides of a ratio, as both run this script.
 WRK_SCRIPT = """
 wrk.method = "POST"
-wrk.body = [==[{body}]==]
+wrk.body = [==[BODY]==]
 wrk.headers["Content-Type"] = "application/json"
+
+local expected = [==[EXPECTED]==]
+local threads = {}
+good, bad = 0, 0
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function response(status, headers, body)
+  local found, at = 0, 1
+  while true do
+    local first, last = string.find(body, expected, at, true)
+    if not first then break end
+    found, at = found + 1, last + 1
+  end
+  if status == 200 and found == COUNT then good = good + 1 else bad = bad + 1 end
+end
+
+function done(summary, latency, requests)
+  local g, b = 0, 0
+  for _, thread in ipairs(threads) do
+    g, b = g + thread:get("good"), b + thread:get("bad")
+  end
+  io.write(string.format("CHECKED: %d good, %d bad\\n", g, b))
+end
 """
 
+#: What every answer of the HTTP benchmarks holds: the sample event's response name.
+EXPECTED = '"name":"some event:response"'
 
-def wrk(url: str, seconds: float, script: str, connections: int) -> float:
+
+class Checked:
+    """The answers wrk checked, summed over runs (``good``, ``bad``), and the CPU time
+    wrk used (``client_cpu``, seconds) for ``requests`` requests."""
+
+    def __init__(self) -> None:
+        self.good = self.bad = self.requests = 0
+        self.client_cpu = 0.0
+
+    def note(self, side: str) -> str:
+        per = self.client_cpu / self.requests * 1e6 if self.requests else 0.0
+        return (
+            f"{side}: {self.good:,} answers checked, {self.bad} bad; "
+            f"wrk used {per:.0f} µs of CPU per request"
+        )
+
+
+def wrk(
+    url: str, seconds: float, script: str, connections: int, checked: Optional[Checked] = None
+) -> float:
+    """Requests/s of wrk (one thread) on ``url`` for ``seconds`` (whole, at least 1).
+
+    :raises RuntimeError: an answer was not 2xx, or not the expected event
+        (``WRK_SCRIPT``): the benchmark fails rather than measure errors.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{int(seconds)}s", "-s", script, url],
+        ["wrk", "-t1", f"-c{connections}", f"-d{wrk_seconds(seconds)}s", "-s", script, url],
         check=True,
         capture_output=True,
         text=True,
     ).stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if errors:
         raise RuntimeError(f"{url}: {errors.group(1)} non-2xx answers\n{out}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    counts = re.search(r"CHECKED: (\d+) good, (\d+) bad", out)
+    if counts is None or int(counts.group(2)) or not int(counts.group(1)):
+        raise RuntimeError(f"{url}: answers not as expected ({EXPECTED!r})\n{out}")
+    requests = re.search(r"(\d+) requests in", out)
+    if checked is not None:
+        checked.good += int(counts.group(1))
+        checked.bad += int(counts.group(2))
+        checked.requests += int(requests.group(1)) if requests else 0
+        checked.client_cpu += (after.ru_utime + after.ru_stime) - (
+            before.ru_utime + before.ru_stime
+        )
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
 
 
-def wrk_script(body: bytes) -> str:
+def wrk_seconds(seconds: float) -> int:
+    """The whole seconds wrk runs for ``seconds`` (its ``-d`` takes no fractions)."""
+    return max(1, round(seconds))
+
+
+def wrk_script(body: bytes, count: int = 1) -> str:
+    """A wrk script file POSTing ``body``, whose every answer must hold the sample
+    event's response name ``count`` times."""
+    text = WRK_SCRIPT.replace("BODY", body.decode()).replace("EXPECTED", EXPECTED)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT.format(body=body.decode()))
+        script.write(text.replace("COUNT", str(count)))
     return script.name
 
 
@@ -231,20 +334,23 @@ def gunicorn_server(
     return serve(command, port, cwd=HERE.parent)
 
 
-def bench_http(rounds: int, seconds: float, connections: int = 8) -> dict[str, float]:
+def bench_http(rounds: int, seconds: float, connections: int = 8) -> dict[str, Any]:
     script = wrk_script(ENVELOPE)
+    checked = {"ours": Checked(), "baseline": Checked()}
     try:
         with gunicorn_server() as base:
             wrk(f"{base}/events", 2, script, connections)  # warm up both
             wrk(f"{base}/bare", 2, script, connections)
             ours, bare, ratios = [], [], []
             for _ in range(rounds):
-                bare.append(wrk(f"{base}/bare", seconds, script, connections))
-                ours.append(wrk(f"{base}/events", seconds, script, connections))
+                bare.append(wrk(f"{base}/bare", seconds, script, connections, checked["baseline"]))
+                ours.append(wrk(f"{base}/events", seconds, script, connections, checked["ours"]))
                 ratios.append(ours[-1] / bare[-1])
     finally:
         os.unlink(script)
-    return summary(ours, bare, ratios)
+    row = summary(ours, bare, ratios, f"{wrk_seconds(seconds)} s", wrk_seconds(seconds))
+    row["notes"] = [checked[side].note(side) for side in ("ours", "baseline")]
+    return row
 
 
 # -- (c) batch vs single requests over HTTP, (d) parallel batch speedup ------------------
@@ -262,27 +368,34 @@ def batch_body(events: list[dict], parallel: bool) -> bytes:
     )
 
 
-def bench_batch_http(rounds: int, seconds: float, connections: int = 8) -> dict[str, float]:
+def bench_batch_http(rounds: int, seconds: float, connections: int = 8) -> dict[str, Any]:
     """Per-event cost of a batch of 100 trivial events against 100 single requests."""
     sub = orjson.loads(ENVELOPE)
-    bodies = {"single": ENVELOPE, "batch": batch_body([sub] * 100, parallel=False)}
+    bodies = {"single": (ENVELOPE, 1), "batch": (batch_body([sub] * 100, parallel=False), 100)}
+    checked = {"batch": Checked(), "single": Checked()}
     with gunicorn_server() as base:
-        scripts = {key: wrk_script(body) for key, body in bodies.items()}
+        scripts = {key: wrk_script(body, count) for key, (body, count) in bodies.items()}
         try:
             for script in scripts.values():
                 wrk(f"{base}/events", 2, script, connections)
+
+            def rate(key: str) -> float:
+                return wrk(f"{base}/events", seconds, scripts[key], connections, checked[key])
+
             single, batched, ratios = [], [], []
             for _ in range(rounds):
-                single.append(wrk(f"{base}/events", seconds, scripts["single"], connections))
-                batched.append(100 * wrk(f"{base}/events", seconds, scripts["batch"], connections))
+                single.append(rate("single"))
+                batched.append(100 * rate("batch"))
                 ratios.append(single[-1] / batched[-1])  # cost per batched event / per request
         finally:
             for script in scripts.values():
                 os.unlink(script)
-    return summary(batched, single, ratios)
+    row = summary(batched, single, ratios, f"{wrk_seconds(seconds)} s", wrk_seconds(seconds))
+    row["notes"] = [checked[side].note(side) for side in ("batch", "single")]
+    return row
 
 
-def bench_parallel(rounds: int) -> dict[str, float]:
+def bench_parallel(rounds: int) -> dict[str, Any]:
     """A parallel batch of 20 events each waiting 50 ms, against the same batch sequential."""
     from bench.http_app import app
 
@@ -301,27 +414,84 @@ def bench_parallel(rounds: int) -> dict[str, float]:
             sequential.append(timings[0])
             parallel.append(timings[1])
             ratios.append(timings[0] / timings[1])
-    return summary(parallel, sequential, ratios)
+    return summary(parallel, sequential, ratios, "1 batch", statistics.median(sequential))
 
 
-# -- (e) WebSocket and Socket.IO round trips, one connection ------------------------
+# -- (e) WebSocket and (f) Socket.IO round trips, one connection ---------------------
+
+#: The slice of a socket round: the sides take turns of this many seconds, in mirrored
+#: order (A B B A ...), so that what the shared machine does meanwhile falls on every
+#: side alike. One block of 5 s per side and round spread the per-round ratios of (f)
+#: about four times as wide (standard deviation 0.013, against 0.003 in slices,
+#: when this was chosen).
+SLICE = 0.5
 
 
-def round_trips(send: Callable[[], Any], seconds: float) -> float:
-    """Sequential round trips per second over ``seconds``."""
+def round_trips(send: Callable[[], Any], seconds: float) -> tuple[int, float]:
+    """Sequential round trips for about ``seconds``: their count and the seconds taken."""
     count, start = 0, time.perf_counter()
     deadline = start + seconds
     while time.perf_counter() < deadline:
-        for _ in range(50):
+        for _ in range(10):
             send()
-        count += 50
-    return count / (time.perf_counter() - start)
+        count += 10
+    return count, time.perf_counter() - start
 
 
-def bench_sockets(rounds: int, seconds: float) -> dict[str, dict[str, float]]:
+def sliced_round(sides: dict[str, Callable[[], Any]], seconds: float) -> dict[str, float]:
+    """One round: each side gets ``seconds`` in slices of :data:`SLICE`, the sides taking
+    turns in mirrored order (A B C C B A ...); round trips per second of each, and the
+    seconds each took (``"<side> seconds"``).
+    """
+    counts = dict.fromkeys(sides, 0)
+    elapsed = dict.fromkeys(sides, 0.0)
+    order = list(sides)
+    for turn in range(max(1, round(seconds / SLICE))):
+        for side in order if turn % 2 == 0 else order[::-1]:
+            count, took = round_trips(sides[side], SLICE)
+            counts[side] += count
+            elapsed[side] += took
+    rates: dict[str, float] = {side: counts[side] / elapsed[side] for side in sides}
+    rates.update({f"{side} seconds": elapsed[side] for side in sides})
+    return rates
+
+
+def socket_rows(
+    sides: dict[str, Callable[[], Any]], baselines: dict[str, str], rounds: int, seconds: float
+) -> dict[str, dict[str, Any]]:
+    """Rounds of :func:`sliced_round` over ``sides`` (``"ours"`` and its baselines):
+    a row per ``{key: baseline side}`` of ``baselines``, with the client's CPU per
+    round trip (this process: the client) in its notes.
+    """
+    for send in sides.values():
+        round_trips(send, 1)  # warm up
+    runs = []
+    cpu, wall = time.process_time(), time.perf_counter()
+    for _ in range(rounds):
+        runs.append(sliced_round(sides, seconds))
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    trips = sum(run[side] * run[f"{side} seconds"] for run in runs for side in sides)
+    client = (
+        f"client (this process, one thread): {cpu / trips * 1e6:.0f} µs of CPU per round "
+        f"trip of {wall / trips * 1e6:.0f} µs"
+    )
+    slices = max(1, round(seconds / SLICE))
+    rows = {}
+    for key, baseline in baselines.items():
+        ours = [run["ours"] for run in runs]
+        bare = [run[baseline] for run in runs]
+        took = statistics.median(run[f"{side} seconds"] for run in runs for side in sides)
+        per_side = f"{took:.1f} s ({slices} slices of {SLICE:g} s)"
+        rows[key] = summary(ours, bare, [a / b for a, b in zip(ours, bare)], per_side, took)
+        rows[key]["notes"] = [client]
+    return rows
+
+
+def bench_sockets(rounds: int, seconds: float, parts: list[str]) -> dict[str, dict[str, Any]]:
     """One connection each, sequential round trips of the sample envelope, same server
     (gunicorn, 1 worker with threads, as Flask-SocketIO needs): Flask-Events against
-    a bare flask-sock endpoint and a bare Flask-SocketIO handler.
+    a bare flask-sock endpoint, and against a bare Flask-SocketIO handler and one doing
+    our JSON work (``bench/socket_app.py``).
     """
     import socketio
     import websocket
@@ -333,7 +503,7 @@ def bench_sockets(rounds: int, seconds: float) -> dict[str, dict[str, float]]:
         ws_ours = websocket.create_connection(ws_url + "/events/ws", timeout=10)
         ws_bare = websocket.create_connection(ws_url + "/bare/ws", timeout=10)
         sio = socketio.Client()
-        sio.connect(base, namespaces=["/events", "/bare"], transports=["websocket"])
+        sio.connect(base, namespaces=["/events", "/bare", "/barejson"], transports=["websocket"])
 
         def over_websocket(ws: Any) -> Callable[[], Any]:
             return lambda: (ws.send(text), ws.recv())
@@ -341,21 +511,19 @@ def bench_sockets(rounds: int, seconds: float) -> dict[str, dict[str, float]]:
         def over_socketio(namespace: str) -> Callable[[], Any]:
             return lambda: sio.call("event", envelope, namespace=namespace, timeout=10)
 
-        pairs = {
-            "websocket": (over_websocket(ws_ours), over_websocket(ws_bare)),
-            "socketio": (over_socketio("/events"), over_socketio("/bare")),
-        }
         results = {}
         try:
-            for key, (ours_send, bare_send) in pairs.items():
-                round_trips(ours_send, 1)  # warm up
-                round_trips(bare_send, 1)
-                ours, bare, ratios = [], [], []
-                for _ in range(rounds):
-                    bare.append(round_trips(bare_send, seconds))
-                    ours.append(round_trips(ours_send, seconds))
-                    ratios.append(ours[-1] / bare[-1])
-                results[key] = summary(ours, bare, ratios)
+            if "websocket" in parts:
+                sides = {"ours": over_websocket(ws_ours), "bare": over_websocket(ws_bare)}
+                results.update(socket_rows(sides, {"websocket": "bare"}, rounds, seconds))
+            if "socketio" in parts:
+                sides = {
+                    "ours": over_socketio("/events"),
+                    "bare": over_socketio("/bare"),
+                    "barejson": over_socketio("/barejson"),
+                }
+                baselines = {"socketio": "bare", "socketio_json": "barejson"}
+                results.update(socket_rows(sides, baselines, rounds, seconds))
         finally:
             ws_ours.close()
             ws_bare.close()
@@ -373,8 +541,23 @@ TARGETS = {
     "batch": ("max", 0.2),
     "parallel": ("min", 8),
     "websocket": ("min", 0.85),
-    "socketio": ("min", 0.85),
+    "socketio": ("min", 0.9),
+    "socketio_json": ("min", 0.9),
 }
+#: What ``--only`` names: a part measures these rows.
+PARTS = {
+    "core": ["core", "core_orjson"],
+    "http": ["http"],
+    "batch": ["batch"],
+    "parallel": ["parallel"],
+    "websocket": ["websocket"],
+    "socketio": ["socketio", "socketio_json"],
+}
+#: The rounds of each part by default (``--rounds`` sets them all): (f) is reported
+#: over at least 5.
+ROUNDS = {"core": 3, "http": 3, "batch": 3, "parallel": 3, "websocket": 5, "socketio": 5}
+#: The most seconds per side and round of a part, whatever ``--seconds`` says.
+MAX_SECONDS = {"core": 3.0, "websocket": 5.0, "socketio": 5.0}
 LABELS = {
     "core": (
         "(a) core, bytes in → bytes out",
@@ -409,7 +592,13 @@ LABELS = {
     "socketio": (
         "(f) Socket.IO namespace `/events`, one connection, sequential acked emits",
         "msg/s",
-        "bare Flask-SocketIO handler doing the same, same server",
+        "bare Flask-SocketIO handler answering the envelope, same server",
+    ),
+    "socketio_json": (
+        "(f') the same round trips, against a bare handler doing our JSON work",
+        "msg/s",
+        "bare Flask-SocketIO handler that also encodes the envelope, decodes it, "
+        "encodes the answer and decodes that, as our transport does",
     ),
 }
 
@@ -417,84 +606,171 @@ LABELS = {
 NOTES = """
 Notes:
 
-- Every ratio compares two things measured in the same process run, alternating, on
-  the same machine: the machine is shared, so absolute figures vary from run to run
-  by 10% or more; the ratios much less.
+- Each row is the last run of its benchmark (a run with `--only` replaces only its
+  own rows), with its own rounds, time per side and round, date and commit. The
+  figures are medians over the rounds; the ratio is the median of the per-round
+  ratios, with their range (min-max).
 - (a) and (a') time `Dispatcher.handle` (the transport-free core every transport
-  uses) on the docs/protocol.rst#envelope sample envelope, against a bare function that only
-  decodes, looks the handler up, calls it, builds the response dict and encodes.
-  They include the nesting check every transport asks for (`max_depth=128`, the
-  `EVENTS_MAX_DEPTH` default): about 0.25 µs of the ~2.3 µs per event (the ratio
-  was 0.67 without it).
-- (b) loads both routes of `bench/http_app.py` with wrk from a separate process.
-- (c) sends the same trivial event 100 times in one batch (`parallel: false`).
+  uses) on the sample envelope of `docs/protocol.rst#envelope`, against a bare
+  function that only decodes, looks the handler up, calls it, builds the response
+  dict and encodes; both sides run the same number of events per round. They include
+  the nesting check every transport asks for (`max_depth=128`, the `EVENTS_MAX_DEPTH`
+  default).
+- (b) loads both routes of `bench/http_app.py` with wrk from a separate process; (c)
+  sends the same trivial event 100 times in one batch (`parallel: false`). wrk's own
+  check sees only the status, and an events answer is 200 whatever it says
+  (`badRequest` too), so in (b) and (c) wrk's script also reads every answer: it
+  must hold the sample event's response name (`"name":"some event:response"`; 100
+  times in a batch's answer), else the benchmark fails and nothing is recorded. Both
+  sides of each ratio run the same check, which cost each side 2-4% of its rate when
+  it was added. The counts are in the notes of the rows.
 - (d) runs in-process through the blueprint's dispatcher; the handler sleeps 50 ms.
-- (e) and (f) serve `bench/socket_app.py` under gunicorn (1 worker, 8 threads, as
-  Flask-SocketIO's threading mode needs) and talk to it over one connection each
-  (websocket-client; python-socketio's client over its WebSocket transport).
+- (e), (f) and (f') serve `bench/socket_app.py` under gunicorn (1 worker, 8 threads,
+  as Flask-SocketIO's threading mode needs) and talk to it over one connection each
+  (websocket-client; python-socketio's client over its WebSocket transport), at
+  most 5 s per side and round. In a round the sides take turns of 0.5 s in mirrored
+  order (A B B A ..., for (f) and (f') ours and both baselines: A B C C B A ...), so
+  that the shared machine's other work falls on each side alike.
+- (f) is against a bare handler answering the object python-socketio decoded. Ours
+  does more JSON work on that path: it encodes the object for the core (which decodes
+  it and encodes the answer) and decodes the answer for python-socketio to send;
+  (f') is against a bare handler doing that same work with the same library
+  (msgspec).
 """
 
 
-def report(results: dict[str, dict[str, float]], command: str, rounds: int, seconds: float) -> str:
-    cpu = "unknown CPU"
-    with contextlib.suppress(OSError, AttributeError):
-        cpu = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text()).group(1)
+def fmt(value: float, key: str) -> str:
+    return f"{value:,.3f}" if key == "parallel" else f"{value:,.0f}"
+
+
+def report(rows: dict[str, dict[str, Any]]) -> str:
+    """The section's body: the table of ``rows``, the commands of rows from other runs
+    than the last, the notes and each row's notes."""
     lines = [
-        "# Benchmark results",
-        "",
-        f"Command: `{command}`  ",
-        f"Date: {datetime.date.today().isoformat()}; Python {platform.python_version()}; "
-        f"{os.cpu_count()} cores ({cpu}); {rounds} rounds per benchmark, each side "
-        f"measured for {seconds:g} s per round (core: at most 3 s), alternating; the "
-        "figures are medians, the ratio is the median of the per-round ratios.",
-        "",
-        "| benchmark | Flask-Events | baseline | ratio | target | met |",
-        "|---|---|---|---|---|---|",
+        "| benchmark | Flask-Events | baseline | ratio: median (min-max) | target | met "
+        "| rounds x per side and round | run |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for key, result in results.items():
+    keys = [key for key in TARGETS if key in rows]
+    for key in keys:
+        row = rows[key]
         title, unit, baseline = LABELS[key]
         kind, target = TARGETS[key]
-        met = result["ratio"] >= target if kind == "min" else result["ratio"] <= target
-        fmt = ",.3f" if key == "parallel" else ",.0f"
+        met = row["ratio"] >= target if kind == "min" else row["ratio"] <= target
         lines.append(
-            f"| {title} | {result['ours']:{fmt}} {unit} | {result['baseline']:{fmt}} {unit} "
-            f"({baseline}) | {result['ratio']:.2f} | {'>=' if kind == 'min' else '<='} "
-            f"{target} | {'yes' if met else 'NO'} |"
+            f"| {title} | {fmt(row['ours'], key)} {unit} | {fmt(row['baseline'], key)} "
+            f"{unit} ({baseline}) | {row['ratio']:.2f} ({row['ratio_min']:.2f}-"
+            f"{row['ratio_max']:.2f}) | {'>=' if kind == 'min' else '<='} {target} | "
+            f"{'yes' if met else 'NO'} | {row['rounds']} x {row['per_side']} | "
+            f"{row['date']}, {row['commit']} |"
         )
-    return "\n".join(lines) + "\n" + NOTES
+    commands = {rows[key]["command"] for key in keys}
+    if len(commands) > 1:
+        lines.append("")
+        lines.append("Commands of the rows:")
+        lines.append("")
+        for command in sorted(commands):
+            labels = ", ".join(
+                LABELS[key][0].split(" ")[0] for key in keys if rows[key]["command"] == command
+            )
+            lines.append(f"- {labels}: `{command}`")
+    notes = [
+        f"- {LABELS[key][0].split(' ')[0]}: {note}." for key in keys for note in rows[key]["notes"]
+    ]
+    return "\n".join(lines) + "\n" + NOTES + ("\n" + "\n".join(notes) + "\n" if notes else "")
+
+
+def record_rows(rows: dict[str, dict[str, Any]], command: str, output: Optional[str]) -> str:
+    """Merge ``rows`` into the last recorded ones and save the section (to ``output``
+    and a store beside it, seeded from ``bench/results.json``, when given: a trial
+    that leaves the record alone). Returns the section's body.
+    """
+    store, results = record.STORE, record.RESULTS
+    if output is not None and Path(output).resolve() != record.RESULTS:
+        results = Path(output)
+        store = results.with_suffix(".json")
+        if not store.exists():
+            sections = record.read_store()
+            store.write_text(json.dumps(sections, indent=1, ensure_ascii=False) + "\n")
+    last = record.load("ratios", store)
+    merged = dict((last or {}).get("data", {}).get("rows", {}))
+    merged.update(rows)
+    body = report(merged)
+    commands = {row["command"] for row in merged.values()}
+    record.save(
+        "ratios",
+        title="Ratios (a)-(f'): `bench.run`",
+        command=command if commands == {command} else "",
+        body=body,
+        data={"rows": merged},
+        store=store,
+        results=results,
+    )
+    return body
+
+
+def raise_fd_limit() -> None:
+    """Raise this process's open-file limit to its hard limit (the servers it starts
+    inherit it)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=list(PARTS), action="append")
     parser.add_argument(
-        "--only", choices=[key for key in TARGETS if key != "core_orjson"], action="append"
+        "--rounds",
+        type=int,
+        help="rounds of every part (default: "
+        + ", ".join(f"{part} {count}" for part, count in ROUNDS.items())
+        + ")",
     )
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--output", default=str(HERE / "RESULTS.md"))
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=10.0,
+        help="per side and round (default 10; core at most 3, websocket and socketio 5)",
+    )
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument("--output", help="a trial: render to FILE, not bench/RESULTS.md")
+    target.add_argument("--no-record", action="store_true", help="a trial: print only")
     args = parser.parse_args()
-    parts = args.only or [key for key in TARGETS if key != "core_orjson"]
-    results = {}
-    if "core" in parts or "core_orjson" in parts:
-        results.update(bench_core(args.rounds, min(args.seconds, 3.0)))
-        print("core:", results["core"], results["core_orjson"], flush=True)
+    raise_fd_limit()
+    parts = args.only or list(PARTS)
+    command = " ".join(["python -m bench.run", *sys.argv[1:]])
+
+    def rounds(part: str) -> int:
+        return int(args.rounds or ROUNDS[part])
+
+    def seconds(part: str) -> float:
+        return float(min(args.seconds, MAX_SECONDS.get(part, args.seconds)))
+
+    rows: dict[str, dict[str, Any]] = {}
+    if "core" in parts:
+        rows.update(bench_core(rounds("core"), seconds("core")))
     if "http" in parts:
-        results["http"] = bench_http(args.rounds, args.seconds)
-        print("http:", results["http"], flush=True)
+        rows["http"] = bench_http(rounds("http"), seconds("http"))
     if "batch" in parts:
-        results["batch"] = bench_batch_http(args.rounds, args.seconds)
-        print("batch:", results["batch"], flush=True)
+        rows["batch"] = bench_batch_http(rounds("batch"), seconds("batch"))
     if "parallel" in parts:
-        results["parallel"] = bench_parallel(args.rounds)
-        print("parallel:", results["parallel"], flush=True)
-    if "websocket" in parts or "socketio" in parts:
-        sockets = bench_sockets(args.rounds, min(args.seconds, 5.0))
-        results.update({key: sockets[key] for key in ("websocket", "socketio") if key in parts})
-        print("sockets:", sockets, flush=True)
-    command = "python -m bench.run " + " ".join(sys.argv[1:])
-    text = report(results, command.strip(), args.rounds, args.seconds)
-    Path(args.output).write_text(text)
-    print(text)
+        rows["parallel"] = bench_parallel(rounds("parallel"))
+    socket_parts = [part for part in ("websocket", "socketio") if part in parts]
+    for part in socket_parts:  # one server each: their rounds may differ
+        rows.update(bench_sockets(rounds(part), seconds(part), [part]))
+    run = record.environment()
+    for row in rows.values():
+        row.update(command=command, date=run["date"], commit=run["commit"])
+    for key, row in rows.items():
+        print(
+            f"{key}: {row['ratio']:.3f} ({row['ratio_min']:.3f}-{row['ratio_max']:.3f})",
+            flush=True,
+        )
+    if args.no_record:
+        print(report(rows))
+        return
+    print(record_rows(rows, command, args.output))
 
 
 if __name__ == "__main__":

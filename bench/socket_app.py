@@ -3,7 +3,9 @@
 WebSocket: ``/events/ws`` is Flask-Events; ``/bare/ws`` is a bare flask-sock endpoint
 that parses the envelope and answers the response event with the same JSON library.
 Socket.IO: namespace ``/events`` is Flask-Events; namespace ``/bare`` is a bare
-Flask-SocketIO handler doing the same, on the same ``SocketIO``.
+Flask-SocketIO handler answering the envelope python-socketio decoded, on the same
+``SocketIO``; namespace ``/barejson`` is a bare handler doing the JSON work ours does
+on top of that (encode the envelope, decode it, encode the answer, decode that).
 """
 
 from __future__ import annotations
@@ -42,3 +44,11 @@ def bare_websocket(ws: Any) -> None:
 @socketio.on("event", namespace="/bare")
 def bare_socketio(data: Any) -> dict[str, Any]:
     return answer(data)
+
+
+@socketio.on("event", namespace="/barejson")
+def bare_socketio_json(data: Any) -> dict[str, Any]:
+    # as flask_events.transports.socketio does: the object encoded for the core, which
+    # decodes it and encodes the answer, decoded again for python-socketio to send
+    answer_json: dict[str, Any] = decode(encode(answer(decode(encode(data)))))
+    return answer_json
