@@ -68,14 +68,21 @@ def _run_here(coroutine: Coroutine[Any, Any, T]) -> T:
         _cancel_leftovers(loop)
 
 
-def _gevent_threadpool() -> Any:
-    """gevent's pool of native threads when gevent has patched ``threading`` (a
-    gunicorn ``-k gevent`` worker); ``None`` otherwise (gevent is never imported here).
+def patched_gevent() -> Any:
+    """The :mod:`gevent` module when it has monkey-patched ``threading`` (a gunicorn
+    ``-k gevent`` worker); ``None`` otherwise. gevent is never imported here: it is
+    found in :data:`sys.modules`, where the patching put it.
     """
     monkey = sys.modules.get("gevent.monkey")
     if monkey is None or not monkey.is_module_patched("threading"):
         return None
-    return sys.modules["gevent"].get_hub().threadpool
+    return sys.modules["gevent"]
+
+
+def _gevent_threadpool() -> Any:
+    """gevent's pool of native threads under :func:`patched_gevent`; else ``None``."""
+    gevent = patched_gevent()
+    return None if gevent is None else gevent.get_hub().threadpool
 
 
 async def gather_bounded(awaitables: Iterable[Awaitable[T]], limit: int) -> list[T]:

@@ -232,6 +232,8 @@ def task(n):
     gevent.sleep(0.01)
     done.append(n)
     running[0] -= 1
+    if n < 2:
+        raise ValueError(f"task {n} failed")  # logged; the waiting tasks still run
 
 for n in range(5):
     pool.submit(task, n)  # never blocks: past 2 running, the task waits
@@ -247,7 +249,8 @@ print(json.dumps([type(pool) is GreenletPool, most[0], sorted(done), refused]))
 
 def test_under_gevent_a_connections_pool_is_greenlets_capped_at_its_size() -> None:
     """What the connection asks of its pool under gevent: at most ``size`` tasks at
-    once, the rest run later, all done at shutdown, none taken after it.
+    once, the rest run later (also when the running ones raised), all done at
+    shutdown, none taken after it.
     """
     result = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(POOL_SCRIPT)],
@@ -258,3 +261,4 @@ def test_under_gevent_a_connections_pool_is_greenlets_capped_at_its_size() -> No
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.splitlines()[-1]) == [True, 2, [0, 1, 2, 3, 4], True]
+    assert result.stderr.count("a task of a connection's greenlet pool failed") == 2

@@ -7,18 +7,22 @@ workers until it is shut down. :class:`GreenletPool` has the two methods the
 WebSocket connection uses (``submit``, ``shutdown``) with the same rules (at most
 ``size`` at once, the others wait in order; ``submit`` never blocks; after
 ``shutdown`` it raises :class:`RuntimeError`), and spawns a greenlet per event that
-ends once no event waits. gevent is never imported here: it is found in
-:data:`sys.modules`, where the patching put it.
+ends once no event waits. gevent is never imported here
+(:func:`~flask_events.coroutines.patched_gevent`).
 """
 
 from __future__ import annotations
 
 import collections
-import sys
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Protocol
 
-__all__ = ["Executor", "GreenletPool", "executor", "patched_gevent"]
+from ..coroutines import patched_gevent
+
+logger = logging.getLogger("flask_events")
+
+__all__ = ["Executor", "GreenletPool", "executor"]
 
 
 class Executor(Protocol):
@@ -27,14 +31,6 @@ class Executor(Protocol):
     def submit(self, fn: Callable[..., Any], /, *args: Any) -> Any: ...
 
     def shutdown(self, wait: bool = True) -> None: ...
-
-
-def patched_gevent() -> Any:
-    """The :mod:`gevent` module when it has patched ``threading``; ``None`` otherwise."""
-    monkey = sys.modules.get("gevent.monkey")
-    if monkey is None or not monkey.is_module_patched("threading"):
-        return None
-    return sys.modules["gevent"]
 
 
 def executor(size: int, thread_name_prefix: str) -> Executor:
@@ -78,7 +74,10 @@ class GreenletPool:
     def _run(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
         try:
             while True:
-                fn(*args)
+                try:
+                    fn(*args)
+                except Exception:  # as an executor would keep it: the next task runs
+                    logger.exception("a task of a connection's greenlet pool failed")
                 if not self._waiting:
                     return
                 fn, args = self._waiting.popleft()
