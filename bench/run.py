@@ -622,8 +622,9 @@ Notes:
   (`badRequest` too), so in (b) and (c) wrk's script also reads every answer: it
   must hold the sample event's response name (`"name":"some event:response"`; 100
   times in a batch's answer), else the benchmark fails and nothing is recorded. Both
-  sides of each ratio run the same check, which cost each side 2-4% of its rate when
-  it was added. The counts are in the notes of the rows.
+  sides of each ratio run the same check, which costs each side 2-4% of its rate
+  (measured on this machine with and without it). The counts are in the rows' notes
+  below, with wrk's CPU time per request.
 - (d) runs in-process through the blueprint's dispatcher; the handler sleeps 50 ms.
 - (e), (f) and (f') serve `bench/socket_app.py` under gunicorn (1 worker, 8 threads,
   as Flask-SocketIO's threading mode needs) and talk to it over one connection each
@@ -631,6 +632,8 @@ Notes:
   most 5 s per side and round. In a round the sides take turns of 0.5 s in mirrored
   order (A B B A ..., for (f) and (f') ours and both baselines: A B C C B A ...), so
   that the shared machine's other work falls on each side alike.
+- The clients (wrk, and this script's process for (e), (f) and (f')) run on the same
+  2 cores as the servers: the CPU time they used is in the rows' notes.
 - (f) is against a bare handler answering the object python-socketio decoded. Ours
   does more JSON work on that path: it encodes the object for the core (which decodes
   it and encodes the answer) and decodes the answer for python-socketio to send;
@@ -669,14 +672,18 @@ def report(rows: dict[str, dict[str, Any]]) -> str:
         lines.append("")
         lines.append("Commands of the rows:")
         lines.append("")
-        for command in sorted(commands):
+        for command in dict.fromkeys(rows[key]["command"] for key in keys):
             labels = ", ".join(
                 LABELS[key][0].split(" ")[0] for key in keys if rows[key]["command"] == command
             )
             lines.append(f"- {labels}: `{command}`")
-    notes = [
-        f"- {LABELS[key][0].split(' ')[0]}: {note}." for key in keys for note in rows[key]["notes"]
-    ]
+    notes = list(
+        dict.fromkeys(
+            f"- {LABELS[key][0].split(' ')[0]} {note}."
+            for key in keys
+            for note in rows[key]["notes"]
+        )
+    )
     return "\n".join(lines) + "\n" + NOTES + ("\n" + "\n".join(notes) + "\n" if notes else "")
 
 
