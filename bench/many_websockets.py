@@ -292,7 +292,9 @@ async def load_python(url: str, worker: int, connections: int, seconds: int) -> 
         "errors": tally.errors,
         "error_samples": tally.samples,
         "p50_ms": percentile(tally.latencies, 0.50),
+        "p90_ms": percentile(tally.latencies, 0.90),
         "p99_ms": percentile(tally.latencies, 0.99),
+        "p999_ms": percentile(tally.latencies, 0.999),
         "max_ms": percentile(tally.latencies, 1.0),
         "connect_s": connect_s,
         "rss_kb": max(rss) if rss else rss_kb(worker),
@@ -358,13 +360,14 @@ def load_node(url: str, worker: int, connections: int, seconds: int) -> dict[str
         **{key: result[key] for key in ("connected", "sent", "answered", "lost")},
         **{key: result[key] for key in ("duplicated", "errors")},
         "error_samples": result["samples"],
-        **{key: result[key] for key in ("p50_ms", "p99_ms", "max_ms")},
+        **{key: result[key] for key in ("p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms")},
         "connect_s": connect_s,
         "rss_kb": max(rss) if rss else rss_kb(worker),
         "server_cpu": server_cpu,
         "client_cpu": (result["client_cpu"], result["client_sys_cpu"]),
         "machine_busy": (busy_after[0] - busy[0]) / max(1, busy_after[1] - busy[1]),
         "client_lag_p99_ms": result["client_lag_p99_ms"],
+        "worst_ms_by_second": result["worst_ms_by_second"],
     }
 
 
@@ -400,9 +403,11 @@ def measure(side: str, connections: int, seconds: int, client: str) -> dict[str,
         "client_sys_share": run["client_cpu"][1] / max(1e-9, run["client_cpu"][0]),
     }
     print(
-        f"  {side} {connections} x {seconds} s: answered {row['answered']}/{row['expected']}"
+        f"  {side} {connections} x {seconds} s (worker {worker}): answered"
+        f" {row['answered']}/{row['expected']}"
         f" lost {row['lost']} dup {row['duplicated']} errors {row['errors']}"
-        f" p50 {row['p50_ms']:.2f} ms p99 {row['p99_ms']:.2f} ms"
+        f" p50 {row['p50_ms']:.2f} p90 {row['p90_ms']:.2f} p99 {row['p99_ms']:.2f}"
+        f" p99.9 {row['p999_ms']:.2f} max {row['max_ms']:.0f} ms"
         f" RSS/conn {row['rss_per_conn_kb']:.1f} KiB; CPU/event server"
         f" {row['server_us_per_event']:.0f} µs ({100 * row['server_sys_share']:.0f}% sys) client"
         f" {row['client_us_per_event']:.0f} µs ({100 * row['client_sys_share']:.0f}% sys);"
@@ -500,6 +505,7 @@ def report(result: dict[str, Any], args: argparse.Namespace, nofile: int) -> str
         f"{ours['p50_ms'] / bare['p50_ms']:.2f} | | |",
         f"| p99 latency | {ours['p99_ms']:.2f} ms | {bare['p99_ms']:.2f} ms | {p99:.2f} | "
         f"<= {TARGETS['p99']} | {met(p99, TARGETS['p99'])} |",
+        f"| slowest answer | {ours['max_ms']:.0f} ms | {bare['max_ms']:.0f} ms | | | |",
         f"| worker RSS per connection | {ours['rss_per_conn_kb']:.1f} KiB | "
         f"{bare['rss_per_conn_kb']:.1f} KiB | {rss:.2f} | <= {TARGETS['rss']} | "
         f"{met(rss, TARGETS['rss'])} |",

@@ -7,6 +7,9 @@ Socket.IO server that app also carries).
 
 from __future__ import annotations
 
+import gc
+import os
+import time
 from typing import Any
 
 from flask import Flask
@@ -33,3 +36,26 @@ sock = Sock(app)
 def bare_websocket(ws: Any) -> None:
     while True:
         ws.send(encode(answer(decode(ws.receive()))).decode())
+
+
+def log_collections(path: str, slower_than: float = 0.002) -> None:
+    """Append each garbage collection slower than ``slower_than`` seconds to ``path``
+    (worker pid, generation, seconds, objects tracked): a diagnosis of latency spikes,
+    on when ``BENCH_GC_LOG`` names a file."""
+    started: list[float] = []
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[:] = [time.perf_counter()]
+        elif started and time.perf_counter() - started[0] > slower_than:
+            took = time.perf_counter() - started[0]
+            with open(path, "a") as log:
+                log.write(
+                    f"{os.getpid()} {info['generation']} {took:.4f} {len(gc.get_objects())}\n"
+                )
+
+    gc.callbacks.append(callback)
+
+
+if os.environ.get("BENCH_GC_LOG"):
+    log_collections(os.environ["BENCH_GC_LOG"])

@@ -19,6 +19,7 @@ const tally = { connected: 0, sent: 0, answered: 0, duplicated: 0, lost: 0, erro
 const latencies = new Float64Array(N * S);
 const sockets = [];
 const lags = [];
+const worst = new Array(S).fill(0); // the slowest answer to the events of each second
 let opening = 0, started = false, finished = false;
 
 function error(what) {
@@ -46,7 +47,10 @@ function open(index) {
     conn.pending.delete(reply.id);
     conn.answered.add(reply.id);
     if (reply.name !== "some event:response") { error(`error answer: ${data.toString().slice(0, 150)}`); return; }
-    latencies[tally.answered++] = now - sentAt;
+    const latency = now - sentAt;
+    latencies[tally.answered++] = latency;
+    const second = Number(reply.id.split("-")[1]);
+    worst[second] = Math.max(worst[second], latency);
   });
 }
 
@@ -102,9 +106,10 @@ function finish(cpu, lag) {
   const at = (q) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : null);
   console.log(JSON.stringify({
     ...tally,
-    p50_ms: at(0.5), p99_ms: at(0.99), max_ms: at(1),
+    p50_ms: at(0.5), p90_ms: at(0.9), p99_ms: at(0.99), p999_ms: at(0.999), max_ms: at(1),
     client_cpu: (used.user + used.system) / 1e6,
     client_sys_cpu: used.system / 1e6,
+    worst_ms_by_second: worst.map((v) => Math.round(v * 10) / 10),
     client_lag_p99_ms: lags.length ? lags.sort((a, b) => a - b)[Math.floor(0.99 * (lags.length - 1))] : 0,
   }));
   for (const conn of sockets) conn.ws.close();
