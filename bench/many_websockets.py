@@ -332,16 +332,23 @@ def cost_report(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--connections", type=int, default=5000)
-    parser.add_argument("--seconds", type=int, default=60)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser = argparse.ArgumentParser(
+        description="(g) many WebSockets under one gevent worker: /events/ws against a "
+        "bare flask-sock endpoint (the default takes about 15 minutes)"
+    )
+    parser.add_argument("--connections", type=int, default=5000, help="default %(default)s")
+    parser.add_argument(
+        "--seconds", type=int, default=60, help="of load per side and round (%(default)s)"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="default %(default)s")
     parser.add_argument(
         "--ramp",
         default=",".join(map(str, DEFAULT_RAMP)),
         help="connection counts, comma-separated, or 'off' (default %(default)s)",
     )
-    parser.add_argument("--ramp-seconds", type=int, default=20)
+    parser.add_argument(
+        "--ramp-seconds", type=int, default=20, help="of load per ramp step (%(default)s)"
+    )
     parser.add_argument(
         "--client",
         choices=["node", "python"],
