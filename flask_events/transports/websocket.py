@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
+import socket
 import threading
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
@@ -42,6 +43,10 @@ logger = logging.getLogger("flask_events")
 MESSAGE_TOO_BIG = 1009
 INTERNAL_ERROR = 1011
 
+#: Seconds a connection closed by the server waits for the client's close reply
+#: before shutting its socket down (as long as gunicorn's graceful close lingers).
+CLOSE_TIMEOUT = 2.0
+
 #: With ``EVENTS_SOCKET_MAX_IN_FLIGHT = None`` no event is refused, and a connection
 #: handles at most this many at once (its own thread and its pool's); the others wait
 #: for a thread.
@@ -63,6 +68,7 @@ def websocket_view_for(dispatcher: Dispatcher) -> Callable[[], Response]:
         finally:
             with contextlib.suppress(Exception):
                 ws.close()
+            _end_reader(ws)
         return _WebSocketDone(ws.mode)
 
     return events_websocket
@@ -81,6 +87,18 @@ def server_options(app: Any, prefix: str = "EVENTS_") -> dict[str, Any]:
         "max_message_size": None if limit is None else 4 * limit + 1024,
         "event_class": ArrivalEvent,
     }
+
+
+def _end_reader(ws: Server) -> None:
+    """Give the client :data:`CLOSE_TIMEOUT` seconds to answer the close, then shut
+    the socket down: simple-websocket's reader (``ws.thread``) waits for the answer,
+    and under threads the server's own close of the socket does not wake it (with
+    pings off, a silent client held a thread and the socket for good).
+    """
+    ws.thread.join(CLOSE_TIMEOUT)
+    if ws.thread.is_alive():
+        with contextlib.suppress(OSError):
+            ws.sock.shutdown(socket.SHUT_RDWR)  # the reader sees the end, and ends
 
 
 class _WebSocketDone(Response):
@@ -301,10 +319,12 @@ class _Connection:
 
     def _close(self, code: int, reason: str) -> None:
         """Close the connection from this side (unless it is closing already) and
-        wake a reader that waits for a message.
+        wake a reader that waits for a message. An answer being sent goes first: no
+        frame may follow the close, and simple-websocket builds a frame before it
+        writes it.
         """
         self._closed.set()
-        with contextlib.suppress(ConnectionClosed, LocalProtocolError, OSError):
+        with self._send_lock, contextlib.suppress(ConnectionClosed, LocalProtocolError, OSError):
             self.ws.close(code, reason)
         self.ws.event.end()
 
