@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 import threading
 import time
+import urllib.request
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
@@ -21,7 +24,7 @@ from flask import Flask
 
 from flask_events import EventsBlueprint
 
-from .servers import serve_in_thread
+from .servers import free_port, gunicorn_no_control_socket, serve_in_thread, serve_logging_to
 
 pytestmark = pytest.mark.e2e
 
@@ -219,3 +222,39 @@ def test_no_answer_is_sent_after_the_close_frame() -> None:
             ws.sock.close()
     assert opcodes == [websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_CLOSE]
     assert after == b""
+
+
+def test_under_gunicorn_gthread_a_silent_client_keeps_no_thread_once_the_server_closed(
+    tmp_path: Path,
+) -> None:
+    """The same (1009) under ``gunicorn -k gthread``, whose own close of the socket
+    did not wake simple-websocket's reader either.
+    """
+    port = free_port()
+    command = [sys.executable, "-m", "gunicorn", "-k", "gthread", "--threads", "8", "-w", "1"]
+    command += ["-b", f"127.0.0.1:{port}", *gunicorn_no_control_socket()]
+    command += ["tests.close_variants_app:create_app()"]
+    env = {
+        "FLASK_EVENTS_SOCKET_MAX_IN_FLIGHT": "3",
+        "FLASK_EVENTS_WEBSOCKET_PING_INTERVAL": "null",
+        "FLASK_EVENTS_WEBSOCKET_MAX_MESSAGE_SIZE": str(LIMIT),
+    }
+
+    def get(path: str) -> Any:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=20) as response:
+            return json.loads(response.read())
+
+    with serve_logging_to(command, port, tmp_path / "gunicorn.log", env):
+        ws = websocket.create_connection(f"ws://127.0.0.1:{port}/events/ws", timeout=20)
+        try:
+            for i in range(2):
+                ws.send(envelope("wait", f"w{i}"))
+            assert wait_until(lambda: get("/threads")["started"] == 2)
+            ws.send("x" * (LIMIT + 1))
+            assert json.loads(ws.recv())["name"] == "badProtocol"
+            get("/open")
+            assert wait_until(lambda: get("/threads")["serving"] == 0), get("/threads")
+            assert read_to_end(ws) == [websocket.ABNF.OPCODE_CLOSE, -1]
+        finally:
+            ws.sock.close()
+    assert "Traceback" not in (tmp_path / "gunicorn.log").read_text()
