@@ -48,7 +48,11 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
         # keeps one running loop per OS thread, so one greenlet's loop would be seen
         # as running by the next, forever handed on. A native thread of gevent's runs
         # the coroutine on its own loop; this greenlet waits without blocking others.
-        return native.apply(contextvars.copy_context().run, (_run_here, coroutine))  # type: ignore[no-any-return]
+        # The outcome, not the exception, crosses back: the pool would print it.
+        ok, outcome = native.apply(contextvars.copy_context().run, (_outcome, coroutine))
+        if not ok:
+            raise outcome
+        return outcome  # type: ignore[no-any-return]
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -66,6 +70,17 @@ def _run_here(coroutine: Coroutine[Any, Any, T]) -> T:
         return loop.run_until_complete(coroutine)
     finally:
         _cancel_leftovers(loop)
+
+
+def _outcome(coroutine: Coroutine[Any, Any, T]) -> tuple[bool, Any]:
+    """:func:`_run_here`'s result as ``(True, value)``, or ``(False, exception)``:
+    gevent's threadpool prints every exception that leaves a task, the traceback of
+    each async handler that raises (a protocol error's too), then raises it again.
+    """
+    try:
+        return True, _run_here(coroutine)
+    except BaseException as exc:  # re-raised by the caller, in the greenlet
+        return False, exc
 
 
 def patched_gevent() -> Any:
