@@ -17,7 +17,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, NamedTuple, Optional
 
 import pytest
 import websocket  # websocket-client
@@ -51,12 +51,17 @@ class Worker(NamedTuple):
 
 
 @contextlib.contextmanager
-def gevent_worker(log: Path, limit: int) -> Iterator[Worker]:
-    """The app under ``gunicorn -k gevent`` (one worker), ``limit`` events in flight."""
+def gevent_worker(
+    log: Path, limit: int, ping_interval: Optional[float] = None
+) -> Iterator[Worker]:
+    """The app under ``gunicorn -k gevent`` (one worker), ``limit`` events in flight
+    (and pings every ``ping_interval`` seconds, else the default)."""
     port = free_port()
     command = [sys.executable, "-m", "gunicorn", "-k", "gevent", "-w", "1", "--timeout", "60"]
     command += ["-b", f"127.0.0.1:{port}", *gunicorn_no_control_socket(), APP]
     env = {"FLASK_EVENTS_SOCKET_MAX_IN_FLIGHT": str(limit)}
+    if ping_interval is not None:
+        env["FLASK_EVENTS_WEBSOCKET_PING_INTERVAL"] = str(ping_interval)
     with serve_logging_to(command, port, log, env):
         yield Worker(f"http://127.0.0.1:{port}", log)
 
@@ -262,3 +267,94 @@ def test_under_gevent_a_connections_pool_is_greenlets_capped_at_its_size() -> No
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.splitlines()[-1]) == [True, 2, [0, 1, 2, 3, 4], True]
     assert result.stderr.count("a task of a connection's greenlet pool failed") == 2
+
+
+PING_INTERVAL = 0.3
+
+
+def frames_until_closed(ws: websocket.WebSocket) -> list[tuple[int, bytes]]:
+    """The (opcode, payload) of each frame the server sent on ``ws`` until it closed
+    the socket, read from the socket itself: websocket-client would answer pings."""
+    data = b""
+    ws.sock.settimeout(20)
+    with contextlib.suppress(OSError):
+        while chunk := ws.sock.recv(65536):
+            data += chunk
+    frames = []
+    while data:  # a server's frames are not masked; these are short
+        opcode, length = data[0] & 0x0F, data[1] & 0x7F
+        frames.append((opcode, data[2 : 2 + length]))
+        data = data[2 + length :]
+    return frames
+
+
+def test_under_gevent_pings_keep_an_answering_client_and_close_a_silent_one(
+    tmp_path: Path,
+) -> None:
+    """simple-websocket's reader waits between pings on a ``ReadSelector`` under
+    gevent: a client that answers pings stays (and is answered after idling for
+    several intervals); one that does not is closed with 1008 after two intervals.
+    """
+    with gevent_worker(tmp_path / "gunicorn.log", LIMIT, PING_INTERVAL) as worker:
+        with contextlib.closing(worker.connect()) as ws:
+            deadline = time.monotonic() + 5 * PING_INTERVAL
+            pings = 0
+            while time.monotonic() < deadline:  # reading answers each ping (pong)
+                opcode, _ = ws.recv_data(control_frame=True)
+                pings += opcode == websocket.ABNF.OPCODE_PING
+            assert pings >= 2
+            ws.send(envelope("open", "pinged", "after-pings"))
+            while (answer := ws.recv_data(control_frame=True))[0] != websocket.ABNF.OPCODE_TEXT:
+                pass
+            assert json.loads(answer[1])["id"] == "after-pings"
+
+        with contextlib.closing(worker.connect()) as silent:
+            frames = frames_until_closed(silent)  # answers no ping
+        assert [opcode for opcode, _ in frames] == [
+            websocket.ABNF.OPCODE_PING,
+            websocket.ABNF.OPCODE_CLOSE,
+        ]
+        assert int.from_bytes(frames[-1][1][:2], "big") == 1008  # Ping/Pong timeout
+        assert_clean_log(worker)
+
+
+SELECTOR_SCRIPT = """
+from gevent import monkey
+
+monkey.patch_all()
+
+import json
+import selectors
+import socket
+
+from flask_events.transports.greenlets import ReadSelector
+
+ours, theirs = socket.socketpair()
+selector = ReadSelector()
+key = selector.register(ours, selectors.EVENT_READ, True)
+facts = [key.fd == ours.fileno(), selector.select(0.05) == []]
+theirs.send(b"x")
+facts.append(selector.select(5) == [(key, selectors.EVENT_READ)] and key.data is True)
+ours.recv(1)
+facts.append(selector.select(0) == [])
+try:
+    selector.register(theirs, selectors.EVENT_READ)
+    facts.append(False)
+except ValueError:
+    facts.append(True)
+selector.close()
+selector.close()  # twice is fine, as for a selector
+print(json.dumps(facts))
+"""
+
+
+def test_a_read_selector_waits_for_its_socket_or_times_out() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(SELECTOR_SCRIPT)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1]) == [True] * 5
