@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Optional, Protocol
 
 from ..coroutines import patched_gevent
+from ..errors import EventsError
 
 logger = logging.getLogger("flask_events")
 
@@ -92,7 +93,7 @@ class GreenletPool:
             self._gevent.joinall(list(self._running))
 
 
-class _TimedOut(Exception):
+class _TimedOut(EventsError):
     """A :class:`ReadSelector`'s wait ran out (never seen outside it)."""
 
 
