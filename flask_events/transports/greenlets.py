@@ -128,7 +128,11 @@ class ReadSelector:
         """Wait until the socket is readable (its key) or ``timeout`` passes (``[]``)."""
         try:
             self._gevent.socket.wait(self._watcher, timeout, self._timed_out)
-        except _TimedOut:
+        except _TimedOut as timed_out:
+            # raised again at the next ping: its traceback would keep this wait's
+            # frames alive meanwhile, long-lived objects that make the garbage
+            # collector's full pass come (hundreds of ms with thousands of connections)
+            timed_out.__traceback__ = None
             return []
         return self._ready
 
