@@ -626,3 +626,14 @@ def gunicorn_gevent(
     _, *args = gunicorn_gevent_command(port, app, worker_connections)
     with serve([sys.executable, "-m", "gunicorn", *args], port, env, log=log) as url:
         yield url
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 30) -> bool:
+    """Poll ``check`` every 50 ms until it holds or ``timeout`` seconds pass; whether
+    it held (checked once more at the end)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return check()

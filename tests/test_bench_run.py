@@ -35,6 +35,7 @@ def row(ratio: float, command: str, date: str) -> dict[str, Any]:
 def test_an_only_run_merges_its_rows_and_a_trial_leaves_the_record_alone(tmp_path):
     recorded = (ROOT / "bench" / "results.json").read_bytes()
     output = tmp_path / "trial.md"
+    (tmp_path / "trial.json").write_text("{}")  # a trial store of its own, not seeded
     first = {key: row(0.95, "python -m bench.run", "day 1") for key in ("core", "socketio")}
     run.record_rows(first, "python -m bench.run", str(output))
     only = {"socketio": row(0.97, "python -m bench.run --only socketio", "day 2")}

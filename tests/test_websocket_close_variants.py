@@ -16,7 +16,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import websocket  # websocket-client
@@ -24,7 +24,13 @@ from flask import Flask
 
 from flask_events import EventsBlueprint
 
-from .servers import free_port, gunicorn_no_control_socket, serve_in_thread, serve_logging_to
+from .servers import (
+    free_port,
+    gunicorn_no_control_socket,
+    serve_in_thread,
+    serve_logging_to,
+    wait_until,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -71,15 +77,6 @@ def connection_threads() -> list[threading.Thread]:
         for thread in threading.enumerate()
         if "simple_websocket" in thread.name or thread.name.startswith("flask-events-ws")
     ]
-
-
-def wait_until(check: Callable[[], bool], timeout: float = 20) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return check()
 
 
 def read_to_end(ws: websocket.WebSocket) -> list[int]:

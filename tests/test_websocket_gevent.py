@@ -17,12 +17,12 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Callable, NamedTuple, Optional
+from typing import Any, NamedTuple, Optional
 
 import pytest
 import websocket  # websocket-client
 
-from .servers import free_port, gunicorn_no_control_socket, serve_logging_to
+from .servers import free_port, gunicorn_no_control_socket, serve_logging_to, wait_until
 
 pytest.importorskip("gevent")
 
@@ -80,15 +80,6 @@ def envelope(name: str, key: str, id_: str) -> str:
 
 def receive(ws: websocket.WebSocket, count: int) -> list[dict[str, Any]]:
     return [json.loads(ws.recv()) for _ in range(count)]
-
-
-def wait_until(check: Callable[[], bool], timeout: float = 30) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return check()
 
 
 def started(worker: Worker, key: str, count: int) -> bool:
@@ -217,6 +208,20 @@ def test_with_one_in_flight_events_run_one_at_a_time_in_arrival_order(tmp_path: 
             assert [a["id"] for a in receive(ws, 2)] == ["first", "second"]
 
 
+def run_patched(script: str) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` (which monkey-patches first) in a fresh interpreter; it must
+    succeed."""
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result
+
+
 POOL_SCRIPT = """
 from gevent import monkey
 
@@ -257,14 +262,7 @@ def test_under_gevent_a_connections_pool_is_greenlets_capped_at_its_size() -> No
     once, the rest run later (also when the running ones raised), all done at
     shutdown, none taken after it.
     """
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(POOL_SCRIPT)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_patched(POOL_SCRIPT)
     assert json.loads(result.stdout.splitlines()[-1]) == [True, 2, [0, 1, 2, 3, 4], True]
     assert result.stderr.count("a task of a connection's greenlet pool failed") == 2
 
@@ -358,12 +356,5 @@ print(json.dumps(facts))
 
 
 def test_a_read_selector_waits_for_its_socket_or_times_out() -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(SELECTOR_SCRIPT)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_patched(SELECTOR_SCRIPT)
     assert json.loads(result.stdout.splitlines()[-1]) == [True] * 6
