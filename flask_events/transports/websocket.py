@@ -407,6 +407,8 @@ class _Connection:
         """
         try:
             with self._send_lock:
+                if self._closed.is_set():  # no frame after the close, whatever
+                    raise ConnectionClosed()  # simple-websocket says (1.0 may not)
                 self.ws.send(body.decode("utf-8"))
         except (ConnectionClosed, LocalProtocolError, OSError):
             logger.debug("WebSocket answer dropped (%d bytes): connection closed", len(body))
