@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -637,3 +638,19 @@ def wait_until(check: Callable[[], bool], timeout: float = 30) -> bool:
             return True
         time.sleep(0.05)
     return check()
+
+
+def run_python(source: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run ``source`` (dedented) in a fresh interpreter of this virtualenv, as the
+    gevent tests do after monkey-patching there; it must succeed (else its stderr is
+    the failure). The completed process, its output as text.
+    """
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(source)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert result.returncode == 0, (result.stdout, result.stderr)
+    return result

@@ -6,11 +6,11 @@ that monkey-patches first, as a gevent worker does.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 
 import pytest
+
+from .servers import run_python
 
 pytest.importorskip("gevent")
 
@@ -32,14 +32,7 @@ def run_patched(script: str, timeout: float = 60) -> list:
     """Run ``script`` after gevent's ``patch_all`` in a new interpreter; the JSON
     value it prints last.
     """
-    result = subprocess.run(
-        [sys.executable, "-c", PRELUDE + textwrap.dedent(script)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    assert result.returncode == 0, (result.stdout, result.stderr)
+    result = run_python(PRELUDE + textwrap.dedent(script), timeout)
     return __import__("json").loads(result.stdout.strip().splitlines()[-1])
 
 

@@ -9,10 +9,10 @@ monkey-patches first, as a gevent worker does.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
+
+from .servers import run_python
 
 pytest.importorskip("gevent")
 
@@ -55,14 +55,7 @@ print(json.dumps(names))
 
 
 def test_an_async_handlers_exception_leaves_no_traceback_from_gevents_threadpool() -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
+    result = run_python(SCRIPT)
     names = json.loads(result.stdout.splitlines()[-1])
     assert names == ["missing:notFound", "broken:error", "missing:notFound"]
     assert result.stderr == ""

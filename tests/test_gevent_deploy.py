@@ -14,8 +14,6 @@ import queue
 import re
 import shlex
 import shutil
-import subprocess
-import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,6 +30,7 @@ from .servers import (
     gunicorn_gevent_command,
     gunicorn_no_control_socket,
     redis_server,
+    run_python,
 )
 
 pytestmark = pytest.mark.e2e
@@ -183,13 +182,7 @@ def test_the_worker_patches_what_the_docs_say():
     from gunicorn.workers.ggevent import GeventWorker
 
     assert "monkey.patch_all()" in inspect.getsource(GeventWorker.patch)
-    result = subprocess.run(
-        [sys.executable, "-c", "import json" + PATCHED],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    result = run_python("import json" + PATCHED)
     patched = json.loads(result.stdout)
     assert patched.pop("sys") is False
     assert all(patched.values()), patched
@@ -272,12 +265,6 @@ print(json.dumps([size, by_default, most_at_once()]))
 
 
 def test_at_most_the_native_threadpool_size_of_async_handlers_run_at_once():
-    result = subprocess.run(
-        [sys.executable, "-c", "import json" + PATCHED + CAPPED],
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=True,
-    )
+    result = run_python("import json" + PATCHED + CAPPED, timeout=90)
     size, by_default, raised = json.loads(result.stdout.splitlines()[-1])
     assert (size, by_default, raised) == (10, [10, [True] * 12], [12, [True] * 12])

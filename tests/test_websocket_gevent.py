@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import subprocess
 import sys
-import textwrap
 import time
 import urllib.request
 import uuid
@@ -22,7 +20,13 @@ from typing import Any, NamedTuple, Optional
 import pytest
 import websocket  # websocket-client
 
-from .servers import free_port, gunicorn_no_control_socket, serve_logging_to, wait_until
+from .servers import (
+    free_port,
+    gunicorn_no_control_socket,
+    run_python,
+    serve_logging_to,
+    wait_until,
+)
 
 pytest.importorskip("gevent")
 
@@ -208,20 +212,6 @@ def test_with_one_in_flight_events_run_one_at_a_time_in_arrival_order(tmp_path: 
             assert [a["id"] for a in receive(ws, 2)] == ["first", "second"]
 
 
-def run_patched(script: str) -> subprocess.CompletedProcess[str]:
-    """Run ``script`` (which monkey-patches first) in a fresh interpreter; it must
-    succeed."""
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(script)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return result
-
-
 POOL_SCRIPT = """
 from gevent import monkey
 
@@ -262,7 +252,7 @@ def test_under_gevent_a_connections_pool_is_greenlets_capped_at_its_size() -> No
     once, the rest run later (also when the running ones raised), all done at
     shutdown, none taken after it.
     """
-    result = run_patched(POOL_SCRIPT)
+    result = run_python(POOL_SCRIPT)
     assert json.loads(result.stdout.splitlines()[-1]) == [True, 2, [0, 1, 2, 3, 4], True]
     assert result.stderr.count("a task of a connection's greenlet pool failed") == 2
 
@@ -356,5 +346,5 @@ print(json.dumps(facts))
 
 
 def test_a_read_selector_waits_for_its_socket_or_times_out() -> None:
-    result = run_patched(SELECTOR_SCRIPT)
+    result = run_python(SELECTOR_SCRIPT)
     assert json.loads(result.stdout.splitlines()[-1]) == [True] * 6
